@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs';
+import { createIntegrations } from '@fraiseql/core';
+import { createLogger, registerDefaultMetrics } from '@fraiseql/observability';
+import { startServer } from '@fraiseql/server';
+import { loadHandlers, startWorkerHttp, startWorkers } from '@fraiseql/worker';
+import type { Command } from 'commander';
+import { Registry } from 'prom-client';
+import { cliImporter, resolveConfig } from '../context';
+import { CliError, EXIT, type Io } from '../output';
+
+export interface ServeOptions {
+  config?: string;
+  host?: string;
+  port?: string;
+  handlers?: string;
+  workerPort?: string;
+  worker?: boolean;
+}
+
+/**
+ * `serve`: the HTTP API and the worker in one process. With no config file it runs on the
+ * embedded defaults (memory cache; search and queues on PGlite under ./.fraiseql/), so a fresh
+ * machine needs no service; data survives restarts.
+ */
+export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): Promise<number> {
+  const host = opts.host ?? process.env.HOST ?? '127.0.0.1';
+  const port = Number(opts.port ?? process.env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`--port must be 0-65535, got ${opts.port}`, EXIT.usage);
+  const { config, embedded } = await resolveConfig(opts);
+  if (embedded) mkdirSync('.fraiseql', { recursive: true });
+  const handlers = opts.handlers ? await loadHandlers(opts.handlers) : {};
+  const registry = new Registry();
+  registerDefaultMetrics(registry);
+  // Request logs go to stderr (redacted); stdout keeps the one line that says where we listen.
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'fraiseql', destination: 2 });
+  const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let workers: ReturnType<typeof startWorkers> | undefined;
+  let workerHttp: Awaited<ReturnType<typeof startWorkerHttp>> | undefined;
+  try {
+    server = await startServer({ integrations, registry, host, port, logger });
+    if (opts.worker !== false && integrations.queue) {
+      workers = startWorkers({
+        integrations,
+        handlers,
+        ...(config.queues?.concurrency ? { concurrency: config.queues.concurrency } : {}),
+        primaryKeys: Object.fromEntries(
+          Object.entries(config.search?.indexes ?? {}).map(([i, c]) => [i, c.primaryKey ?? 'id']),
+        ),
+      });
+      if (opts.workerPort)
+        workerHttp = await startWorkerHttp({
+          registry,
+          service: integrations.service,
+          port: Number(opts.workerPort),
+          host,
+        });
+    }
+  } catch (err) {
+    await workers?.close({ timeoutMs: 1000 });
+    await server?.close().catch(() => {});
+    await integrations.close().catch(() => {});
+    throw err;
+  }
+  io.out(
+    `fraiseql-integrations listening on ${server.url}${embedded ? ' (embedded defaults: data in ./.fraiseql/)' : ''}`,
+  );
+  if (workers) io.out(`worker running queues: ${workers.queues.join(', ')}`);
+  if (workerHttp) io.out(`worker metrics on ${workerHttp.url}/metrics`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    signal?.addEventListener('abort', stop);
+  });
+  io.err('shutting down: draining requests and running jobs…');
+  // Workers first (running jobs finish or go back to pending), then the server drains and closes
+  // the providers they share.
+  await workers?.close({ timeoutMs: 25_000 });
+  await workerHttp?.close();
+  await server.close();
+  await integrations.close().catch(() => {});
+  return EXIT.ok;
+}
+
+export function registerServe(program: Command, io: Io, run: (p: Promise<number>) => Promise<void>): void {
+  program
+    .command('serve')
+    .description('Run the HTTP API and the worker in one process (embedded defaults without a config file)')
+    .option('-c, --config <file>', 'config file (default ./fraiseql.toml, else embedded defaults)')
+    .option('--host <host>', 'address to listen on (env HOST)', undefined)
+    .option('--port <port>', 'port to listen on (env PORT)', undefined)
+    .option('--handlers <file>', 'module exporting { [queue]: handler }')
+    .option('--worker-port <port>', 'also serve the worker /metrics and /health on this port')
+    .option('--no-worker', 'serve the API only')
+    .action((opts: ServeOptions) => run(serve(opts, io)));
+}

@@ -1,0 +1,56 @@
+import {
+  createDefaultImporter,
+  createIntegrations,
+  embeddedDefaults,
+  type Integrations,
+  type IntegrationsConfig,
+  isEmptyConfig,
+  isModuleNotFound,
+  loadConfig,
+  type ProviderImporter,
+} from '@fraiseql/core';
+import { Registry } from 'prom-client';
+
+export interface ConfigOptions {
+  config?: string;
+}
+
+/** The config a command runs with: the file given, `./fraiseql.toml`, or the embedded defaults. */
+export async function resolveConfig(
+  opts: ConfigOptions,
+): Promise<{ config: IntegrationsConfig; embedded: boolean }> {
+  const config = await loadConfig(opts.config);
+  if (isEmptyConfig(config)) return { config: embeddedDefaults(), embedded: true };
+  return { config, embedded: false };
+}
+
+/**
+ * The CLI ships every provider package: load them from here first (core alone cannot see the
+ * CLI's dependencies under pnpm), then from the application directory like any app would.
+ */
+export function cliImporter(cwd = process.cwd()): ProviderImporter {
+  const fallback = createDefaultImporter(cwd);
+  return async (specifier) => {
+    try {
+      return (await import(specifier)) as Awaited<ReturnType<ProviderImporter>>;
+    } catch (err) {
+      if (!isModuleNotFound(err, specifier)) throw err;
+      return fallback(specifier);
+    }
+  };
+}
+
+/** Runs `fn` with live integrations and always closes them. */
+export async function withIntegrations<T>(
+  opts: ConfigOptions,
+  fn: (i: Integrations, registry: Registry) => Promise<T>,
+): Promise<T> {
+  const { config } = await resolveConfig(opts);
+  const registry = new Registry();
+  const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
+  try {
+    return await fn(integrations, registry);
+  } finally {
+    await integrations.close().catch(() => {});
+  }
+}

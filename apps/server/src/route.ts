@@ -1,0 +1,75 @@
+import type {
+  CacheProvider,
+  ErrorCode,
+  IntegrationService,
+  QueueProvider,
+  SearchProvider,
+} from '@fraiseql/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ParamSpec, QuerySpec } from './validation';
+
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+/** What the route handlers work with. */
+export interface RouteContext {
+  service: IntegrationService;
+  /** The configured provider, or IN004. */
+  search(): SearchProvider;
+  cache(): CacheProvider;
+  queue(): QueueProvider;
+  /** Primary key of an index's documents: learnt from `PUT …/settings`, then `primaryKeys`, then `id`. */
+  primaryKeyOf(index: string): string;
+  setPrimaryKey(index: string, key: string): void;
+  /** The route table, for /openapi.json. */
+  openapi(): Record<string, unknown>;
+  metricsText(): Promise<{ contentType: string; text: string }>;
+}
+
+export interface ResponseSpec {
+  description: string;
+  /** JSON schema of an `application/json` body, or a content type for other bodies. */
+  schema?: Record<string, unknown>;
+  contentType?: string;
+}
+
+export interface BodySpec {
+  /** JSON schema (Ajv) of a JSON body; absent for raw bodies. */
+  schema?: Record<string, unknown>;
+  /** Content types for the OpenAPI document. */
+  contentTypes: string[];
+  description: string;
+  /** Code of a body that is malformed or fails its schema; may depend on the field at fault. */
+  code: ErrorCode | ((field: string | undefined) => ErrorCode);
+  /** Code of a body over the size limit. Default: `code`. */
+  tooLargeCode?: ErrorCode;
+  /** `documents` routes take the larger limit. Default `default`. */
+  limit?: 'default' | 'documents';
+  /** A missing body is treated as this value (before schema validation). */
+  whenMissing?: unknown;
+}
+
+export interface RouteSpec {
+  method: Method;
+  /** Fastify path (`/search/:index`). */
+  url: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: 'system' | 'search' | 'cache' | 'queues';
+  /** No token needed (only /health). Default false. */
+  public?: boolean;
+  params?: Record<string, ParamSpec>;
+  query?: readonly QuerySpec[];
+  /** Code of a query-string problem. */
+  queryCode?: ErrorCode;
+  body?: BodySpec;
+  /** Code used for body-parsing problems on routes that take no body. */
+  familyCode: ErrorCode;
+  responses: Record<number, ResponseSpec>;
+  handler(
+    ctx: RouteContext,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    input: { params: Record<string, string>; query: Record<string, string | number | undefined> },
+  ): Promise<unknown>;
+}

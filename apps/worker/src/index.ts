@@ -1,0 +1,3 @@
+export * from './builtins';
+export * from './http';
+export * from './worker';

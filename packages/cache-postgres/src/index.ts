@@ -1,0 +1,13 @@
+export {
+  createPostgresCache,
+  DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
+  DEFAULT_MAX_VALUE_BYTES,
+  DEFAULT_PREFIX,
+  DEFAULT_PRUNE_BATCH_SIZE,
+  DEFAULT_PRUNE_INTERVAL_MS,
+  DEFAULT_PRUNE_MAX_BATCHES,
+  DEFAULT_TABLE,
+  DEFAULT_TTL_MS,
+  type PostgresCacheOptions,
+  type PostgresCacheProvider,
+} from './provider';

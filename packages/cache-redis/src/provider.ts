@@ -1,0 +1,589 @@
+import { createHash } from 'node:crypto';
+import {
+  assertCacheKey,
+  assertTtl,
+  type CacheCommonOptions,
+  type CacheProvider,
+  describeError,
+  ErrorCode,
+  fromJson,
+  type GetOrSetOptions,
+  getOrSetWith,
+  globToRedisPattern,
+  globToRegExp,
+  IntegrationError,
+  isLiteralGlob,
+  MAX_KEY_BYTES,
+  networkErrorCode,
+  parseGlob,
+  resolveTtl,
+  SingleFlight,
+  toJson,
+  toOwnedBuffer,
+} from '@fraiseql/core';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { type ConnectionSettings, createOwnedClient } from './connection';
+import { isNotAnIntegerReply, isReplyError, PROVIDER, showKey, toIntegrationError } from './errors';
+
+export const DEFAULT_PREFIX = 'fraiseql:cache:';
+export const DEFAULT_TTL_MS = 3_600_000;
+export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
+
+export interface RedisCacheOptions extends CacheCommonOptions {
+  /**
+   * `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). With `cluster: true` its
+   * host:port is the seed node. Default `redis://127.0.0.1:6379`. Ignored when `client` is given.
+   */
+  url?: string;
+  /**
+   * An ioredis `Redis` or `Cluster` you already own. The provider uses it as configured (its
+   * offline queue, timeouts and retry strategy stay yours) and `close()` leaves it open: you
+   * close it. Do not combine with `url` / `cluster`.
+   */
+  client?: Redis | Cluster;
+  /**
+   * Redis Cluster: `true` uses `url` as the seed node; `{ nodes }` lists seeds as `"host:port"` or
+   * redis:// URLs (the first URL carrying credentials supplies them for every node). Default false.
+   */
+  cluster?: boolean | { nodes: string[] };
+  /** Longest wait for the initial connection (socket + handshake). Default 5000. */
+  connectTimeoutMs?: number;
+  /** A command without a reply after this long rejects with IN500. Default 5000. */
+  commandTimeoutMs?: number;
+  /** `healthCheck()` resolves false when PING takes longer than this. Default 2000. */
+  healthCheckTimeoutMs?: number;
+  /** Upper bound of the reconnect backoff (50 ms doubling, with jitter); reconnection never stops. Default 2000. */
+  maxReconnectDelayMs?: number;
+  /** SCAN `COUNT` hint and the most keys one UNLINK removes in `deletePattern`. Default 1000. */
+  scanCount?: number;
+  /**
+   * Extra ioredis options for a connection the provider creates (TLS, family, username, …); they
+   * override the provider's own. `keyPrefix` is refused: use `prefix`.
+   */
+  redisOptions?: RedisOptions;
+  /** Extra ioredis Cluster options (natMap, dnsLookup, …) for a cluster the provider creates. */
+  clusterOptions?: ClusterOptions;
+}
+
+/** The Redis cache: a CacheProvider plus the ioredis client it runs on. */
+export interface RedisCacheProvider extends CacheProvider {
+  readonly name: 'redis';
+  /** The underlying ioredis client (shared with the caller when it passed `client`). */
+  readonly client: Redis | Cluster;
+  /** True when the client talks to a Redis Cluster. */
+  readonly isCluster: boolean;
+}
+
+/**
+ * INCRBY and, when the key has no expiry (it was just created), the default TTL — in one atomic
+ * script, so no caller ever sees a counter that lives forever and a concurrent `expire` is never
+ * overwritten. Results beyond ±2^53 are undone: JavaScript numbers cannot represent them.
+ */
+const INCR_SCRIPT = `
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if v > 9007199254740991 or v < -9007199254740991 then
+  redis.call('DECRBY', KEYS[1], ARGV[1])
+  return redis.error_reply('ERR increment would overflow a safe integer')
+end
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return v
+`;
+const INCR_SHA = createHash('sha1').update(INCR_SCRIPT).digest('hex');
+
+/** Larger TTLs would overflow Redis' expiry arithmetic; 2^52 ms is ~142 000 years anyway. */
+const MAX_TTL_MS = 2 ** 52;
+const ESCAPE_REDIS = /[\\*?[\]^]/g;
+
+/** Escapes every character Redis' MATCH treats specially, so `text` matches only itself. */
+function redisLiteral(text: string): string {
+  return text.replace(ESCAPE_REDIS, '\\$&');
+}
+
+/** A plain Uint8Array over the reply's bytes (no copy). */
+function view(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function positive(value: unknown, name: string, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw IntegrationError.configuration(
+      ErrorCode.InvalidConfiguration,
+      `[redis] ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+interface Settings {
+  prefix: string;
+  defaultTtlMs: number;
+  maxValueBytes: number;
+  healthCheckTimeoutMs: number;
+  scanCount: number;
+}
+
+class RedisCache implements RedisCacheProvider {
+  readonly name = 'redis' as const;
+  readonly client: Redis | Cluster;
+  readonly isCluster: boolean;
+  readonly #owned: boolean;
+  readonly #settings: Settings;
+  readonly #secrets: string[];
+  readonly #flight = new SingleFlight<string>();
+  /** ioredis' own keyPrefix on a caller's client: SCAN returns keys with it, commands add it. */
+  readonly #clientKeyPrefix: string;
+  #lastConnectionError: unknown;
+  #closing: Promise<void> | undefined;
+  readonly #onError = (err: unknown) => {
+    this.#lastConnectionError = err;
+  };
+
+  constructor(client: Redis | Cluster, owned: boolean, settings: Settings, secrets: string[]) {
+    this.client = client;
+    this.isCluster = client.isCluster;
+    this.#owned = owned;
+    this.#settings = settings;
+    this.#secrets = secrets;
+    this.#clientKeyPrefix = client.options.keyPrefix ?? '';
+    // Without a listener ioredis prints every reconnect failure as an "Unhandled error event".
+    client.on('error', this.#onError);
+    if (client.isCluster) client.on('node error', this.#onError);
+  }
+
+  /** Rejects (never throws synchronously) with the mapped error. */
+  #fail(err: unknown, context: string): never {
+    throw toIntegrationError(err, context, {
+      secrets: this.#secrets,
+      lastConnectionError: () => this.#lastConnectionError,
+    });
+  }
+
+  #open(): void {
+    if (this.#closing) {
+      throw IntegrationError.provider(
+        ErrorCode.CacheConnectionFailed,
+        PROVIDER,
+        '[redis] the cache provider is closed',
+      );
+    }
+  }
+
+  #key(key: string): string {
+    return this.#settings.prefix + key;
+  }
+
+  #ttl(ttlMs: number | undefined): number {
+    return Math.min(resolveTtl(ttlMs, this.#settings.defaultTtlMs), MAX_TTL_MS);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    assertCacheKey(key);
+    this.#open();
+    try {
+      const buf = await this.#getBatched(this.#key(key));
+      return buf === null ? null : view(buf);
+    } catch (err) {
+      this.#fail(err, `GET ${showKey(key)} failed`);
+    }
+  }
+
+  #gets: { key: string; resolve: (b: Buffer | null) => void; reject: (e: unknown) => void }[] | undefined;
+
+  /**
+   * The gets issued in one tick go out as one MGET (single node): Redis and ioredis then do the
+   * per-command work once per batch, not once per key — about 2× the throughput of one GET each.
+   * A lone get stays a GET; on a cluster keys live in different slots, so each is its own GET.
+   * (MGET answers nil for a key holding another type, where GET fails with WRONGTYPE: keys under
+   * our prefix only ever hold strings.)
+   */
+  #getBatched(key: string): Promise<Buffer | null> {
+    if (this.isCluster) return this.client.getBuffer(key);
+    return new Promise((resolve, reject) => {
+      if (!this.#gets) {
+        this.#gets = [];
+        process.nextTick(() => this.#flushGets());
+      }
+      this.#gets.push({ key, resolve, reject });
+    });
+  }
+
+  #flushGets(): void {
+    const all = this.#gets ?? [];
+    this.#gets = undefined;
+    for (let i = 0; i < all.length; i += 1000) {
+      const batch = all.slice(i, i + 1000);
+      if (batch.length === 1) {
+        const only = batch[0]!;
+        this.client.getBuffer(only.key).then(only.resolve, only.reject);
+        continue;
+      }
+      (this.client as Redis).mgetBuffer(...batch.map((b) => b.key)).then(
+        (values) => {
+          for (const [j, b] of batch.entries()) b.resolve(values[j] ?? null);
+        },
+        (err) => {
+          for (const b of batch) b.reject(err);
+        },
+      );
+    }
+  }
+
+  async set(key: string, value: Uint8Array | string, ttlMs?: number): Promise<void> {
+    assertCacheKey(key);
+    const ttl = this.#ttl(ttlMs);
+    const payload = toOwnedBuffer(value, this.#settings.maxValueBytes);
+    this.#open();
+    await this.#write(key, payload, ttl);
+  }
+
+  async getJson<T>(key: string): Promise<T | null> {
+    const bytes = await this.get(key);
+    return bytes === null ? null : fromJson<T>(bytes, key);
+  }
+
+  async setJson<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    assertCacheKey(key);
+    const ttl = this.#ttl(ttlMs);
+    const text = toJson(
+      value,
+      ErrorCode.CacheSerializationError,
+      'Cache value',
+      this.#settings.maxValueBytes,
+    );
+    this.#open();
+    await this.#write(key, text, ttl);
+  }
+
+  async #write(key: string, value: Buffer | string, ttl: number): Promise<void> {
+    try {
+      await this.client.set(this.#key(key), value, 'PX', ttl);
+    } catch (err) {
+      this.#fail(err, `SET ${showKey(key)} failed`);
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertCacheKey(key);
+    this.#open();
+    try {
+      return (await this.client.unlink(this.#key(key))) > 0;
+    } catch (err) {
+      this.#fail(err, `UNLINK ${showKey(key)} failed`);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertCacheKey(key);
+    this.#open();
+    try {
+      return (await this.client.exists(this.#key(key))) > 0;
+    } catch (err) {
+      this.#fail(err, `EXISTS ${showKey(key)} failed`);
+    }
+  }
+
+  /** Remaining TTL in ms; null when absent; Infinity for a key without expiry (written by someone else). */
+  async ttl(key: string): Promise<number | null> {
+    assertCacheKey(key);
+    this.#open();
+    let ms: number;
+    try {
+      ms = await this.client.pttl(this.#key(key));
+    } catch (err) {
+      this.#fail(err, `PTTL ${showKey(key)} failed`);
+    }
+    if (ms === -2) return null;
+    if (ms === -1) return Number.POSITIVE_INFINITY;
+    return ms;
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    assertCacheKey(key);
+    const ttl = Math.min(assertTtl(ttlMs), MAX_TTL_MS);
+    this.#open();
+    try {
+      return (await this.client.pexpire(this.#key(key), ttl)) === 1;
+    } catch (err) {
+      this.#fail(err, `PEXPIRE ${showKey(key)} failed`);
+    }
+  }
+
+  async incr(key: string, delta = 1): Promise<number> {
+    assertCacheKey(key);
+    if (!Number.isSafeInteger(delta)) {
+      throw IntegrationError.invalidInput(
+        ErrorCode.CacheSerializationError,
+        `incr delta must be a safe integer, got ${String(delta)}`,
+        'delta',
+      );
+    }
+    this.#open();
+    const args = [this.#key(key), String(delta), String(this.#settings.defaultTtlMs)] as const;
+    try {
+      try {
+        return (await this.client.evalsha(INCR_SHA, 1, ...args)) as number;
+      } catch (err) {
+        // First use on this server (or after a restart / SCRIPT FLUSH): send the script body once.
+        if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
+        return (await this.client.eval(INCR_SCRIPT, 1, ...args)) as number;
+      }
+    } catch (err) {
+      if (isNotAnIntegerReply(err)) {
+        throw new IntegrationError(
+          ErrorCode.CacheSerializationError,
+          `[redis] incr ${showKey(key)}: the stored value is not an integer, or the result would overflow`,
+          { provider: PROVIDER, field: 'key', cause: err },
+        );
+      }
+      this.#fail(err, `incr ${showKey(key)} failed`);
+    }
+  }
+
+  async getOrSet<T>(key: string, load: () => Promise<T>, opts?: GetOrSetOptions): Promise<T> {
+    this.#open();
+    return getOrSetWith(this, this.#flight, key, load, opts);
+  }
+
+  async deletePattern(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string') {
+      throw IntegrationError.invalidInput(
+        ErrorCode.InvalidCacheKey,
+        `deletePattern needs a string glob, got ${pattern === null ? 'null' : typeof pattern}`,
+        'pattern',
+      );
+    }
+    this.#open();
+    if (isLiteralGlob(pattern)) return this.#deleteLiteral(pattern);
+
+    const tokens = parseGlob(pattern);
+    const scanPrefix = this.#clientKeyPrefix + this.#settings.prefix;
+    // Redis' `?` matches one byte, ours one character: with a `?` we scan for a superset (`?*`,
+    // one or more bytes) and keep exactly the keys our glob matches.
+    const exact = tokens.every((t) => t.type !== 'one');
+    const body = exact
+      ? globToRedisPattern(pattern)
+      : tokens
+          .map((t) => (t.type === 'any' ? '*' : t.type === 'one' ? '?*' : redisLiteral(t.value)))
+          .join('');
+    const match = redisLiteral(scanPrefix) + body;
+    const regex = exact ? undefined : globToRegExp(pattern);
+    const skip = Buffer.byteLength(scanPrefix);
+    const stripBytes = Buffer.byteLength(this.#clientKeyPrefix);
+
+    const masters = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    try {
+      const counts = await Promise.all(
+        masters.map((node) =>
+          this.#scanAndUnlink(node, match, (raw) => {
+            if (regex && !regex.test(raw.subarray(skip).toString('utf8'))) return undefined;
+            return stripBytes > 0 ? raw.subarray(stripBytes) : raw;
+          }),
+        ),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    } catch (err) {
+      this.#fail(err, `deletePattern ${JSON.stringify(pattern)} failed`);
+    }
+  }
+
+  async #deleteLiteral(pattern: string): Promise<number> {
+    const key = parseGlob(pattern)
+      .map((t) => (t.type === 'literal' ? t.value : ''))
+      .join('');
+    // A key we could never have stored matches nothing.
+    if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) return 0;
+    try {
+      return await this.client.unlink(this.#key(key));
+    } catch (err) {
+      this.#fail(err, `deletePattern ${JSON.stringify(pattern)} failed`);
+    }
+  }
+
+  /**
+   * SCAN one node with MATCH and UNLINK what each page returns. Deleting while scanning is safe:
+   * SCAN still returns every key that exists throughout, and a key seen twice is counted once
+   * because the second UNLINK removes nothing. Counts what UNLINK removed, not what SCAN saw.
+   */
+  async #scanAndUnlink(
+    node: Redis,
+    match: string,
+    select: (raw: Buffer) => Buffer | undefined,
+  ): Promise<number> {
+    const { scanCount } = this.#settings;
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, found] = await node.scanBuffer(cursor, 'MATCH', match, 'COUNT', scanCount);
+      cursor = next.toString('latin1');
+      const keys: Buffer[] = [];
+      for (const raw of found) {
+        const k = select(raw);
+        if (k) keys.push(k);
+      }
+      for (let i = 0; i < keys.length; i += scanCount)
+        deleted += await this.#unlink(keys.slice(i, i + scanCount));
+    } while (cursor !== '0');
+    return deleted;
+  }
+
+  async #unlink(keys: Buffer[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (!this.isCluster) return this.client.unlink(...keys);
+    // A multi-key UNLINK across hash slots fails with CROSSSLOT: one UNLINK per key, which
+    // auto-pipelining (or the cluster's own routing) batches per node.
+    const results = await Promise.all(keys.map((k) => this.client.unlink(k)));
+    return results.reduce((a, b) => a + b, 0);
+  }
+
+  async healthCheck(): Promise<boolean> {
+    if (this.#closing) return false;
+    try {
+      const reply = await withTimeout(
+        this.client.ping(),
+        this.#settings.healthCheckTimeoutMs,
+        () => new Error('PING timed out'),
+      );
+      return reply === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const client = this.client;
+    if (!this.#owned) {
+      client.off('error', this.#onError);
+      if (client.isCluster) client.off('node error', this.#onError);
+      return;
+    }
+    if (client.status === 'ready') {
+      try {
+        // QUIT lets in-flight replies arrive; a dead or stuck server gets a hard disconnect.
+        await withTimeout(client.quit(), 2000, () => new Error('QUIT timed out'));
+      } catch {
+        client.disconnect();
+      }
+    } else if (client.status !== 'end') {
+      // Not connected (or still handshaking): nothing to flush, and QUIT could only wait.
+      client.disconnect();
+    }
+    // Keep the error listener until the end: a late socket error must not become "unhandled".
+  }
+}
+
+/**
+ * Connects to Redis (single node or Cluster) and returns a CacheProvider named "redis".
+ *
+ * A connection created here fails fast while Redis is unreachable (no offline queue; calls reject
+ * with IN201/IN5xx instead of piling up) and reconnects by itself with capped backoff; `close()`
+ * quits it. A `client` you pass is verified with PING and left open by `close()`.
+ */
+export async function createRedisCache(opts: RedisCacheOptions = {}): Promise<RedisCacheProvider> {
+  const settings: Settings = {
+    prefix: opts.prefix ?? DEFAULT_PREFIX,
+    defaultTtlMs:
+      opts.defaultTtlMs === undefined
+        ? DEFAULT_TTL_MS
+        : Math.min(assertTtl(opts.defaultTtlMs, 'defaultTtlMs'), MAX_TTL_MS),
+    maxValueBytes: positive(opts.maxValueBytes, 'maxValueBytes', DEFAULT_MAX_VALUE_BYTES, true),
+    healthCheckTimeoutMs: positive(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2000),
+    scanCount: positive(opts.scanCount, 'scanCount', 1000, true),
+  };
+  if (typeof settings.prefix !== 'string') {
+    throw IntegrationError.configuration(ErrorCode.InvalidConfiguration, '[redis] prefix must be a string');
+  }
+  const connection: ConnectionSettings = {
+    connectTimeoutMs: positive(opts.connectTimeoutMs, 'connectTimeoutMs', 5000),
+    commandTimeoutMs: positive(opts.commandTimeoutMs, 'commandTimeoutMs', 5000),
+    maxReconnectDelayMs: positive(opts.maxReconnectDelayMs, 'maxReconnectDelayMs', 2000),
+  };
+  if (opts.redisOptions) connection.redisOptions = opts.redisOptions;
+  if (opts.clusterOptions) connection.clusterOptions = opts.clusterOptions;
+
+  if (opts.client) {
+    if (opts.url !== undefined || opts.cluster) {
+      throw IntegrationError.configuration(
+        ErrorCode.InvalidConfiguration,
+        '[redis] pass either `client` or `url`/`cluster`, not both',
+      );
+    }
+    const cache = new RedisCache(opts.client, false, settings, []);
+    await verify(cache, opts.client, connection.connectTimeoutMs, 'the given client');
+    return cache;
+  }
+
+  const { client, secrets, target } = createOwnedClient(opts, connection);
+  const cache = new RedisCache(client, true, settings, secrets);
+  await verify(cache, client, connection.connectTimeoutMs, target, secrets);
+  return cache;
+}
+
+/** Connects (if needed) and PINGs within `timeoutMs`; on failure an owned client is shut down. */
+async function verify(
+  cache: RedisCache,
+  client: Redis | Cluster,
+  timeoutMs: number,
+  target: string,
+  secrets: string[] = [],
+): Promise<void> {
+  const seen: unknown[] = [];
+  const record = (err: unknown) => {
+    if (seen.length < 20) seen.push(err);
+  };
+  client.on('error', record);
+  // A cluster reports why its seeds failed only per node.
+  if (client.isCluster) client.on('node error', record);
+  try {
+    const connectAndPing = async () => {
+      if (client.status === 'end') throw new Error('Connection is closed.');
+      if (client.status === 'wait') await client.connect();
+      await client.ping();
+    };
+    // The handshake may stall after the socket connected (AUTH, a loading replica): bound it all.
+    await withTimeout(connectAndPing(), timeoutMs + 1000, () => {
+      const err = new Error(`no answer within ${timeoutMs + 1000} ms`) as Error & { code: string };
+      err.code = 'ETIMEDOUT';
+      return err;
+    });
+  } catch (err) {
+    // A cluster reports "all nodes failed" last; the socket error before it says why.
+    const cause = seen.find((e) => networkErrorCode(e) !== undefined) ?? seen.at(-1) ?? err;
+    await cache.close().catch(() => {});
+    const context = `could not connect to ${target}`;
+    // A refusal by the server itself (WRONGPASS, LOADING, …) keeps its reply-based code.
+    if (isReplyError(cause))
+      throw toIntegrationError(cause, context, { secrets, lastConnectionError: () => undefined });
+    const code = networkErrorCode(cause) ?? networkErrorCode(err) ?? ErrorCode.CacheConnectionFailed;
+    throw IntegrationError.provider(
+      code,
+      PROVIDER,
+      `[redis] ${context}: ${describeError(cause, secrets)}`,
+      cause,
+    );
+  } finally {
+    client.off('error', record);
+    if (client.isCluster) client.off('node error', record);
+  }
+}

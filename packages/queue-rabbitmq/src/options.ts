@@ -1,0 +1,169 @@
+import {
+  assertConcurrency,
+  DEFAULT_MAX_JOB_BYTES,
+  ErrorCode,
+  IntegrationError,
+  type QueueCommonOptions,
+  redactSecrets,
+} from '@fraiseql/core';
+
+/** Options of {@link createRabbitQueue}, on top of the options every queue factory takes. */
+export interface RabbitQueueOptions extends QueueCommonOptions {
+  /**
+   * AMQP URL, e.g. `amqp://user:pass@host:5672/vhost` (`amqps://` for TLS). Query parameters
+   * (`heartbeat`, `frameMax`, …) pass through to amqplib; without `heartbeat` it is derived from
+   * `visibilityTimeoutMs`. Required.
+   */
+  url: string;
+  /**
+   * First segment of every queue and exchange name this provider declares (see the table in the
+   * package README). 1-64 characters of `[A-Za-z0-9_.:-]`, not starting with `amq.`.
+   * Default `"fraiseql"`.
+   */
+  prefix?: string;
+  /**
+   * How long `enqueue` (and any other call) waits for the broker: for a lost connection to come
+   * back and for the publisher confirm. Past it the call fails with IN502 (disconnected) or IN500
+   * (no confirm) — it never hangs. Default 10_000 ms.
+   */
+  operationTimeoutMs?: number;
+  /** Limit of the first connection attempt in the factory. Default 10_000 ms. */
+  connectTimeoutMs?: number;
+  /** First delay before reconnecting after a connection loss; doubles per failed attempt. Default 100 ms. */
+  reconnectInitialDelayMs?: number;
+  /** Cap of the reconnect delay. Default 5_000 ms. */
+  reconnectMaxDelayMs?: number;
+  /** Largest job payload as JSON, in bytes; larger data is IN308. Default 1 MiB. */
+  maxJobBytes?: number;
+  /**
+   * How long `Worker.close()` without `timeoutMs` (and `provider.close()`) waits for running
+   * jobs before aborting them and handing them back. Default 30_000 ms.
+   */
+  shutdownTimeoutMs?: number;
+  /** `healthCheck()` resolves false after this long. Default 2_000 ms. */
+  healthCheckTimeoutMs?: number;
+  /**
+   * Name of the connection as the broker shows it (management UI, `rabbitmqctl list_connections
+   * client_properties`). Default `"fraiseql-queue pid <pid>"`.
+   */
+  connectionName?: string;
+}
+
+export interface ResolvedRabbitOptions {
+  url: string;
+  /** `url` with the password masked, for messages. */
+  safeUrl: string;
+  password: string | undefined;
+  prefix: string;
+  operationTimeoutMs: number;
+  connectTimeoutMs: number;
+  reconnectInitialDelayMs: number;
+  reconnectMaxDelayMs: number;
+  maxJobBytes: number;
+  shutdownTimeoutMs: number;
+  healthCheckTimeoutMs: number;
+  connectionName: string;
+  concurrency: number;
+  heartbeatSeconds: number;
+  common: QueueCommonOptions;
+}
+
+const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+function invalid(message: string): IntegrationError {
+  return IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[rabbitmq] ${message}`);
+}
+
+function positive(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Validates the factory options. A rate limit is refused (IN005): RabbitMQ has no shared counter
+ * to enforce "at most N starts per second across workers", and a per-process limit would quietly
+ * allow N × processes.
+ */
+export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions {
+  if (opts === null || typeof opts !== 'object') throw invalid('options must be an object');
+  if (typeof opts.url !== 'string' || opts.url.length === 0) {
+    throw IntegrationError.configuration(
+      ErrorCode.MissingConfiguration,
+      '[rabbitmq] url is required (amqp://user:pass@host:5672/vhost)',
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(opts.url);
+  } catch {
+    throw invalid(`url is not a valid URL: ${redactSecrets(opts.url)}`);
+  }
+  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
+    throw invalid(`url must start with amqp:// or amqps://, got ${redactSecrets(opts.url)}`);
+  }
+  const prefix = opts.prefix ?? 'fraiseql';
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.startsWith('amq.')) {
+    throw invalid(
+      `prefix must be 1-64 characters of A-Z a-z 0-9 _ . : - and not start with "amq.", got ${JSON.stringify(prefix)}`,
+    );
+  }
+  for (const [name, q] of [
+    ['queueDefaults', opts.queueDefaults],
+    ...Object.entries(opts.queues ?? {}).map(([k, v]) => [`queues.${k}`, v] as const),
+  ] as const) {
+    if (q?.rateLimit !== undefined) {
+      throw new IntegrationError(
+        ErrorCode.UnsupportedOperation,
+        `[rabbitmq] ${name}.rateLimit is not supported: RabbitMQ cannot count job starts across workers`,
+        { provider: 'rabbitmq', field: `${name}.rateLimit` },
+      );
+    }
+  }
+  const visibilityTimeoutMs = positive(opts.visibilityTimeoutMs, 'visibilityTimeoutMs', 30_000);
+  const maxJobBytes = opts.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES;
+  if (!Number.isInteger(maxJobBytes) || maxJobBytes <= 0) {
+    throw invalid(`maxJobBytes must be a positive integer, got ${String(maxJobBytes)}`);
+  }
+  let concurrency: number;
+  try {
+    concurrency = assertConcurrency(opts.concurrency);
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+  const reconnectInitialDelayMs = positive(opts.reconnectInitialDelayMs, 'reconnectInitialDelayMs', 100);
+  return {
+    url: opts.url,
+    safeUrl: redactSecrets(opts.url),
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    prefix,
+    operationTimeoutMs: positive(opts.operationTimeoutMs, 'operationTimeoutMs', 10_000),
+    connectTimeoutMs: positive(opts.connectTimeoutMs, 'connectTimeoutMs', 10_000),
+    reconnectInitialDelayMs,
+    reconnectMaxDelayMs: Math.max(
+      reconnectInitialDelayMs,
+      positive(opts.reconnectMaxDelayMs, 'reconnectMaxDelayMs', 5_000),
+    ),
+    maxJobBytes,
+    shutdownTimeoutMs: positive(opts.shutdownTimeoutMs, 'shutdownTimeoutMs', 30_000),
+    healthCheckTimeoutMs: positive(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2_000),
+    connectionName:
+      typeof opts.connectionName === 'string' && opts.connectionName.length > 0
+        ? opts.connectionName
+        : `fraiseql-queue pid ${process.pid}`,
+    concurrency,
+    // The broker drops a silent peer after about two missed heartbeats, which makes the
+    // heartbeat our lease: a vanished worker's unacked jobs come back after ~visibilityTimeoutMs.
+    heartbeatSeconds: Math.min(300, Math.max(1, Math.round(visibilityTimeoutMs / 2000))),
+    common: opts,
+  };
+}
+
+/** The URL amqplib gets: the caller's, with a heartbeat unless it names one itself. */
+export function connectUrl(opts: ResolvedRabbitOptions): string {
+  const u = new URL(opts.url);
+  if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(opts.heartbeatSeconds));
+  return u.toString();
+}

@@ -1,0 +1,523 @@
+import { EventEmitter } from 'node:events';
+import {
+  ErrorCode,
+  IntegrationError,
+  type Job,
+  type JobHandler,
+  type JobResult,
+  type ResolvedQueueOptions,
+  retryBackoffMs,
+  type Worker,
+  type WorkerEvent,
+} from '@fraiseql/core';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { withTimeout } from './connection';
+import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
+import { rabbitError } from './errors';
+import { LOCAL_WAIT_MS } from './topology';
+
+/** What a worker needs from its provider. */
+export interface WorkerHost {
+  readonly shutdownTimeoutMs: number;
+  readonly operationTimeoutMs: number;
+  /** The live connection's generation and model, if connected. */
+  currentLink(): { gen: number; model: { createChannel(): Promise<Channel> } } | undefined;
+  jobsQueueName(queue: string): string;
+  ensureQueue(queue: string): Promise<void>;
+  ensureControl(): Promise<void>;
+  readPaused(queue: string): Promise<boolean>;
+  /** Publishes a job where it belongs now (jobs queue or a delay rung), confirmed. */
+  send(env: Envelope, what: string): Promise<void>;
+  /** Publishes a job to the dead-letter queue, confirmed. */
+  sendToDlq(env: Envelope, what: string): Promise<void>;
+  /** Publishes an unreadable message body to the dead-letter queue as it is, confirmed. */
+  quarantine(queue: string, msg: ConsumeMessage, reason: string): Promise<void>;
+  /** The queue vanished under a consumer: forget that it was declared. */
+  forgetQueue(queue: string): void;
+  unregister(worker: RabbitWorker<any>): void;
+}
+
+interface WorkerChannel {
+  ch: Channel;
+  gen: number;
+  closed: boolean;
+  consumerTag?: string;
+}
+
+type Outcome =
+  | { kind: 'complete' }
+  | { kind: 'retry'; error: Error; delayMs?: number }
+  | { kind: 'failed'; error: Error };
+
+interface Running {
+  env: Envelope;
+  msg: ConsumeMessage;
+  wch: WorkerChannel;
+  controller: AbortController;
+  /** Resolves when the handler has returned or thrown (it may outlive a timeout). */
+  handlerDone: Promise<void>;
+  /** Resolves when the outcome is recorded (or abandoned): the delivery is no longer ours. */
+  done: Promise<void>;
+  /** Set when `close()` handed the job back; the handler's late result is then ignored. */
+  released: boolean;
+  /** Set once the outcome is being recorded, so `close()` does not hand it back as well. */
+  finishing: boolean;
+}
+
+/** How often a worker re-reads its queue's pause flag, in case a control message was missed. */
+const PAUSE_POLL_MS = 5_000;
+const RETRY_RECONCILE_MS = 1_000;
+const noop = () => {};
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(typeof err === 'string' ? err : String(err));
+}
+
+function classify(result: JobResult | void): Outcome {
+  if (result && typeof result === 'object') {
+    if (result.status === 'retry') {
+      const delayMs =
+        typeof result.delayMs === 'number' && Number.isFinite(result.delayMs) && result.delayMs >= 0
+          ? result.delayMs
+          : undefined;
+      return {
+        kind: 'retry',
+        error: new Error(String(result.reason ?? 'retry requested')),
+        ...(delayMs === undefined ? {} : { delayMs }),
+      };
+    }
+    if (result.status === 'failed')
+      return { kind: 'failed', error: new Error(String(result.reason ?? 'failed')) };
+  }
+  return { kind: 'complete' };
+}
+
+/**
+ * A consumer of one queue on a channel of its own with `prefetch = concurrency`: RabbitMQ never
+ * hands it more unacked jobs than it may run, so every delivery starts at once.
+ *
+ * Events: `completed(job: JobInfo)`, `retrying(job: JobInfo, error)`, `failed(job: JobInfo, error)`
+ * (once, when the job is finally failed), `error(IntegrationError)` (only emitted when someone
+ * listens), plus `ready` when it starts or resumes consuming and `paused` when it stops for a pause.
+ *
+ * The outcome of a run is recorded by publishing the next state of the job (a retry into a delay
+ * rung, a failure into the dead-letter queue), waiting for the confirm, and only then acking the
+ * delivery — so a crash in between leaves a duplicate, never a lost job.
+ */
+export class RabbitWorker<T> extends EventEmitter implements Worker {
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private wch: WorkerChannel | undefined;
+  private readonly running = new Set<Running>();
+  private reconciling: Promise<void> | undefined;
+  private again = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly pollTimer: NodeJS.Timeout;
+  private closing: Promise<void> | undefined;
+  private paused = false;
+  private announced: 'ready' | 'paused' | undefined;
+  /** Deliveries being handled, hand-backs included, so `close()` can wait for their acks. */
+  private readonly handling = new Set<Promise<void>>();
+
+  constructor(
+    private readonly host: WorkerHost,
+    readonly queue: string,
+    private readonly handler: JobHandler<T>,
+    readonly concurrency: number,
+    private readonly queueOpts: ResolvedQueueOptions,
+  ) {
+    super();
+    this.pollTimer = setInterval(() => void this.refresh(), PAUSE_POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  override on(event: WorkerEvent | 'ready' | 'paused', fn: (...args: any[]) => void): this {
+    return super.on(event, fn);
+  }
+
+  /** Jobs this worker is running right now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  /** True while a pause of its queue keeps it from consuming. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Brings the consumer in line with the world: a channel on the live connection, the queue
+   * declared, consuming unless the queue is paused. Runs one pass at a time; a call during a
+   * pass schedules one more.
+   */
+  refresh(): Promise<void> {
+    if (this.state !== 'open') return Promise.resolve();
+    if (this.reconciling) {
+      this.again = true;
+      return this.reconciling;
+    }
+    this.reconciling = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.reconcileOnce();
+        } while (this.again && this.state === 'open');
+      } catch (err) {
+        if (this.state === 'open') {
+          this.emitError(rabbitError(err, `worker of queue "${this.queue}"`));
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => void this.refresh(), RETRY_RECONCILE_MS);
+          this.retryTimer.unref();
+        }
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
+  }
+
+  close(opts: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(opts.timeoutMs ?? this.host.shutdownTimeoutMs);
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------------ consumer lifecycle
+
+  private async reconcileOnce(): Promise<void> {
+    const link = this.host.currentLink();
+    if (!link || this.state !== 'open') return;
+    let wch = this.wch;
+    if (!wch || wch.closed || wch.gen !== link.gen) {
+      // Jobs of a lost channel go back to the queue; let their (aborted) handlers end before
+      // consuming again, or a redelivered job could run here twice at once.
+      await this.settleHandlers(this.queueOpts.timeoutMs);
+      if (this.state !== 'open') return;
+      wch = await this.openChannel(link);
+    }
+    await this.host.ensureQueue(this.queue);
+    await this.host.ensureControl();
+    const paused = await this.host.readPaused(this.queue);
+    if (this.state !== 'open' || wch !== this.wch || wch.closed) {
+      this.again = this.state === 'open';
+      return;
+    }
+    if (paused && wch.consumerTag) {
+      const tag = wch.consumerTag;
+      wch.consumerTag = undefined;
+      await wch.ch.cancel(tag);
+    } else if (!paused && !wch.consumerTag) {
+      const current = wch;
+      const { consumerTag } = await wch.ch.consume(this.host.jobsQueueName(this.queue), (msg) =>
+        this.onMessage(current, msg),
+      );
+      current.consumerTag = consumerTag;
+    }
+    this.paused = paused;
+    const status = paused ? 'paused' : 'ready';
+    if (status !== this.announced) {
+      this.announced = status;
+      this.safeEmit(status);
+    }
+  }
+
+  private async openChannel(link: { gen: number; model: { createChannel(): Promise<Channel> } }) {
+    const ch = await link.model.createChannel();
+    const wch: WorkerChannel = { ch, gen: link.gen, closed: false };
+    ch.on('error', (err: Error) => {
+      if (this.state === 'open') this.emitError(rabbitError(err, `channel of the worker of "${this.queue}"`));
+    });
+    ch.on('close', () => {
+      wch.closed = true;
+      wch.consumerTag = undefined;
+      this.channelLost(wch);
+    });
+    await ch.prefetch(this.concurrency);
+    if (this.state !== 'open') {
+      await ch.close().catch(noop);
+      return wch;
+    }
+    this.wch = wch;
+    return wch;
+  }
+
+  /** The channel is gone: its deliveries are back in the queue, so their runs must stop. */
+  private channelLost(wch: WorkerChannel): void {
+    for (const r of this.running) {
+      if (r.wch === wch && !r.controller.signal.aborted) {
+        r.controller.abort(
+          new IntegrationError(
+            ErrorCode.ProviderUnavailable,
+            `[rabbitmq] the connection running job ${r.env.id} was lost; the job goes back to the queue`,
+            { provider: 'rabbitmq' },
+          ),
+        );
+      }
+    }
+    if (this.state === 'open' && this.wch === wch) {
+      // Let the reconnect (or this retry, if only the channel died) bring the consumer back.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.refresh(), 50);
+      this.retryTimer.unref();
+    }
+  }
+
+  private async settleHandlers(limitMs: number): Promise<void> {
+    if (this.running.size === 0) return;
+    await Promise.race([Promise.allSettled([...this.running].map((r) => r.handlerDone)), sleep(limitMs)]);
+  }
+
+  // ------------------------------------------------------------------ deliveries
+
+  private onMessage(wch: WorkerChannel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // The broker cancelled the consumer: the queue was deleted. Declare it again and go on.
+      wch.consumerTag = undefined;
+      this.host.forgetQueue(this.queue);
+      if (this.state === 'open') void this.refresh();
+      return;
+    }
+    const handling: Promise<void> = this.handle(wch, msg)
+      .catch((err) => this.emitError(rabbitError(err, `handling a job of "${this.queue}"`)))
+      .finally(() => this.handling.delete(handling));
+    this.handling.add(handling);
+  }
+
+  private async handle(wch: WorkerChannel, msg: ConsumeMessage): Promise<void> {
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(msg.content);
+      // Whatever the body claims, a delivery of this queue stays in this queue.
+      env.queue = this.queue;
+    } catch (err) {
+      const reason = err instanceof BadEnvelope ? err.message : String(err);
+      await this.record(wch, msg, () => this.host.quarantine(this.queue, msg, reason));
+      return;
+    }
+    if (this.state !== 'open') {
+      // Delivered while closing: not taken. Hand it back as it was.
+      await this.record(wch, msg, () => this.host.send(env, `handing back job ${env.id}`));
+      return;
+    }
+    const remaining = env.runAt - Date.now();
+    if (remaining > LOCAL_WAIT_MS) {
+      // Back early from a delay rung: park it again for the rest of its wait.
+      await this.record(wch, msg, () => this.host.send(env, `parking delayed job ${env.id}`));
+      return;
+    }
+    if (msg.fields.redelivered) {
+      await this.recordLostRun(wch, msg, env);
+      return;
+    }
+    if (remaining > 0) {
+      await sleep(remaining);
+      if (this.state !== 'open') {
+        await this.record(wch, msg, () => this.host.send(env, `handing back job ${env.id}`));
+        return;
+      }
+    }
+    await this.run(wch, msg, env);
+  }
+
+  /**
+   * A redelivery: the job was delivered before and never acked — its worker died, or lost its
+   * connection, mid-run. The lost run is written into the job (`attempts`, `lost`) before it runs
+   * again, so a job that kills its worker every time ends in the dead-letter queue once it has
+   * been lost more than `maxRetries + 1` times instead of looping forever.
+   */
+  private async recordLostRun(wch: WorkerChannel, msg: ConsumeMessage, env: Envelope): Promise<void> {
+    const now = Date.now();
+    const next: Envelope = {
+      ...env,
+      attempts: env.attempts + 1,
+      lost: env.lost + 1,
+      lastError: 'the worker running the job was lost before it finished (redelivered by RabbitMQ)',
+      runAt: now,
+    };
+    delete next.delayMs;
+    if (next.lost > env.maxRetries + 1) {
+      next.failedAt = now;
+      const error = new IntegrationError(
+        ErrorCode.MaxRetriesExceeded,
+        `[rabbitmq] job ${env.id} was lost with its worker ${next.lost} times`,
+        { provider: 'rabbitmq' },
+      );
+      next.lastError = error.message;
+      if (await this.record(wch, msg, () => this.host.sendToDlq(next, `failing job ${env.id}`))) {
+        this.safeEmit('failed', jobInfo(next, 'failed', next.attempts), error);
+      }
+      return;
+    }
+    await this.record(wch, msg, () => this.host.send(next, `requeueing lost job ${env.id}`));
+  }
+
+  private run(wch: WorkerChannel, msg: ConsumeMessage, env: Envelope): Promise<void> {
+    const controller = new AbortController();
+    const attempts = env.attempts + 1;
+    const job: Job<T> = {
+      id: env.id,
+      queue: env.queue,
+      data: env.data as T,
+      attempts,
+      maxRetries: env.maxRetries,
+      createdAt: new Date(env.createdAt),
+      signal: controller.signal,
+    };
+    const timeoutMs = env.timeoutMs ?? this.queueOpts.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => {
+        const error = new IntegrationError(
+          ErrorCode.JobTimeout,
+          `Job ${env.id} of queue "${env.queue}" timed out after ${timeoutMs} ms`,
+          { provider: 'rabbitmq', resourceType: 'job' },
+        );
+        controller.abort(error);
+        resolve({ kind: 'retry', error });
+      }, timeoutMs);
+    });
+    const outcome = (async (): Promise<Outcome> => {
+      try {
+        return classify(await this.handler(job));
+      } catch (err) {
+        return { kind: 'retry', error: asError(err) };
+      }
+    })();
+    const r = { env, msg, wch, controller, released: false, finishing: false } as Running;
+    r.handlerDone = outcome.then(noop);
+    r.done = (async () => {
+      // A handler that ignores its signal past the time limit still ends the attempt on time.
+      const result = await Promise.race([outcome, timedOut]);
+      clearTimeout(timer);
+      if (r.released || wch.closed) return;
+      r.finishing = true;
+      await this.finish(r, result);
+    })()
+      .catch((err) => this.emitError(rabbitError(err, `recording job ${env.id}`)))
+      .finally(() => this.running.delete(r));
+    this.running.add(r);
+    return r.done;
+  }
+
+  private async finish(r: Running, outcome: Outcome): Promise<void> {
+    const { env, wch, msg } = r;
+    const now = Date.now();
+    const attempts = env.attempts + 1;
+    if (outcome.kind === 'complete') {
+      if (await this.record(wch, msg)) {
+        this.safeEmit('completed', jobInfo(env, 'completed', attempts, { completedAt: new Date(now) }));
+      }
+      return;
+    }
+    const failures = env.failures + 1;
+    const lastError = outcome.error.message;
+    if (outcome.kind === 'retry' && failures <= env.maxRetries) {
+      const delayMs = outcome.delayMs ?? retryBackoffMs(failures, this.queueOpts.retryDelayMs);
+      const next: Envelope = { ...env, attempts, failures, lastError, runAt: now + delayMs, delayMs };
+      if (await this.record(wch, msg, () => this.host.send(next, `retrying job ${env.id}`))) {
+        this.safeEmit('retrying', jobInfo(next, 'pending', attempts), outcome.error);
+      }
+      return;
+    }
+    const next: Envelope = { ...env, attempts, failures, lastError, runAt: env.runAt, failedAt: now };
+    delete next.delayMs;
+    if (await this.record(wch, msg, () => this.host.sendToDlq(next, `failing job ${env.id}`))) {
+      this.safeEmit('failed', jobInfo(next, 'failed', attempts), outcome.error);
+    }
+  }
+
+  /**
+   * Publishes the job's next state (if any), waits for the confirm, then acks the delivery.
+   * False when the outcome could not be recorded: the delivery then goes back to the queue.
+   */
+  private async record(
+    wch: WorkerChannel,
+    msg: ConsumeMessage,
+    publish?: () => Promise<void>,
+  ): Promise<boolean> {
+    if (wch.closed) return false;
+    if (publish) {
+      try {
+        await publish();
+      } catch (err) {
+        this.emitError(rabbitError(err, `recording a job of "${this.queue}"`));
+        if (!wch.closed) {
+          try {
+            wch.ch.nack(msg, false, true);
+          } catch {
+            // The channel closed meanwhile: RabbitMQ requeues the delivery anyway.
+          }
+        }
+        return false;
+      }
+    }
+    // Closed after the confirm: the delivery comes back as well — a duplicate, never a loss.
+    if (wch.closed) return false;
+    try {
+      wch.ch.ack(msg);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    clearInterval(this.pollTimer);
+    clearTimeout(this.retryTimer);
+    const opLimit = this.host.operationTimeoutMs;
+    if (this.reconciling) await Promise.race([this.reconciling.catch(noop), sleep(opLimit)]);
+    const wch = this.wch;
+    if (wch && !wch.closed && wch.consumerTag) {
+      const tag = wch.consumerTag;
+      wch.consumerTag = undefined;
+      await withTimeout(wch.ch.cancel(tag), opLimit, () => new Error('cancel timed out')).catch(noop);
+    }
+    const limit = Number.isFinite(timeoutMs) && timeoutMs >= 0 ? timeoutMs : this.host.shutdownTimeoutMs;
+    if (this.running.size > 0) {
+      await Promise.race([Promise.allSettled([...this.running].map((r) => r.done)), sleep(limit)]);
+    }
+    // Past the grace period: abort what still runs and hand it back as pending.
+    const handBacks: Promise<unknown>[] = [];
+    for (const r of this.running) {
+      if (r.finishing) {
+        handBacks.push(r.done);
+        continue;
+      }
+      r.released = true;
+      r.controller.abort(
+        new IntegrationError(
+          ErrorCode.JobProcessingFailed,
+          `[rabbitmq] worker of "${this.queue}" closed before job ${r.env.id} finished; it goes back to pending`,
+          { provider: 'rabbitmq' },
+        ),
+      );
+      const next: Envelope = { ...r.env, attempts: r.env.attempts + 1, runAt: Date.now() };
+      delete next.delayMs;
+      handBacks.push(this.record(r.wch, r.msg, () => this.host.send(next, `handing back job ${r.env.id}`)));
+    }
+    await Promise.race([Promise.allSettled([...handBacks, ...this.handling]), sleep(opLimit)]);
+    // Closing the channel requeues whatever is still unacked.
+    if (wch && !wch.closed)
+      await withTimeout(wch.ch.close(), opLimit, () => new Error('close timed out')).catch(noop);
+    this.wch = undefined;
+    this.state = 'closed';
+    this.host.unregister(this);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private safeEmit(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch {
+      // A throwing listener must not break the bookkeeping of the job.
+    }
+  }
+
+  private emitError(err: IntegrationError): void {
+    if (this.listenerCount('error') > 0) this.safeEmit('error', err);
+  }
+}

@@ -1,0 +1,2 @@
+export { decodeDocumentId, encodeDocumentId } from './ids';
+export { createMeilisearchSearch, MeilisearchSearch, type MeilisearchSearchOptions } from './provider';

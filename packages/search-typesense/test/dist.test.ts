@@ -1,0 +1,5 @@
+import { describeDistSmoke } from '../../../tooling/dist-smoke.ts';
+
+describeDistSmoke(new URL('..', import.meta.url), {
+  expectExports: ['createTypesenseSearch', 'TypesenseSearchProvider', 'planPages'],
+});
