@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   assertCacheKey,
   assertTtl,
@@ -90,7 +89,40 @@ if redis.call('PTTL', KEYS[1]) == -1 then
 end
 return v
 `;
-const INCR_SHA = createHash('sha1').update(INCR_SCRIPT).digest('hex');
+
+/**
+ * The sets of one tick in one command: Redis parses and dispatches one EVAL instead of N SETs,
+ * and ioredis builds, writes and answers one command object instead of N — about twice the
+ * throughput of one SET each. ARGV holds value and TTL of KEYS[i] at 2i-1 and 2i.
+ */
+const SET_BATCH_SCRIPT = `
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+end
+return #KEYS
+`;
+
+/** Keys per MGET. */
+const MAX_GET_BATCH = 1000;
+/** Keys per batched set: bounds the argument count and how long one script keeps Redis busy. */
+const MAX_SET_BATCH = 500;
+/** Key and value bytes per batched set, so one batch never becomes a multi-megabyte command. */
+const MAX_SET_BATCH_BYTES = 1024 * 1024;
+/** A value this large gains nothing from sharing a command: it goes out as its own SET. */
+const MAX_BATCHED_VALUE_BYTES = 64 * 1024;
+
+/** A get or set waiting for the end of the tick, in the order the caller issued it. */
+type Pending =
+  | { kind: 'get'; key: string; resolve: (b: Buffer | null) => void; reject: (e: unknown) => void }
+  | {
+      kind: 'set';
+      key: string;
+      value: Buffer | string;
+      ttl: number;
+      bytes: number;
+      resolve: () => void;
+      reject: (e: unknown) => void;
+    };
 
 /** Larger TTLs would overflow Redis' expiry arithmetic; 2^52 ms is ~142 000 years anyway. */
 const MAX_TTL_MS = 2 ** 52;
@@ -197,52 +229,126 @@ class RedisCache implements RedisCacheProvider {
     assertCacheKey(key);
     this.#open();
     try {
-      const buf = await this.#getBatched(this.#key(key));
+      const buf = await this.#read(this.#key(key));
       return buf === null ? null : view(buf);
     } catch (err) {
       this.#fail(err, `GET ${showKey(key)} failed`);
     }
   }
 
-  #gets: { key: string; resolve: (b: Buffer | null) => void; reject: (e: unknown) => void }[] | undefined;
-
   /**
-   * The gets issued in one tick go out as one MGET (single node): Redis and ioredis then do the
-   * per-command work once per batch, not once per key — about 2× the throughput of one GET each.
-   * A lone get stays a GET; on a cluster keys live in different slots, so each is its own GET.
-   * (MGET answers nil for a key holding another type, where GET fails with WRONGTYPE: keys under
-   * our prefix only ever hold strings.)
+   * Gets and sets issued in one tick, in issue order, sent at the end of the tick (single node).
+   * One queue for both kinds keeps the caller's order: a run of gets becomes one MGET, a run of
+   * sets one script call, and each run goes to ioredis only after the runs before it. Every other
+   * command first empties the queue (`#flush`), so `set(k); delete(k)` can never send the UNLINK
+   * before the SET. ioredis keeps that order on its one connection, auto-pipelining included.
    */
-  #getBatched(key: string): Promise<Buffer | null> {
-    if (this.isCluster) return this.client.getBuffer(key);
-    return new Promise((resolve, reject) => {
-      if (!this.#gets) {
-        this.#gets = [];
-        process.nextTick(() => this.#flushGets());
-      }
-      this.#gets.push({ key, resolve, reject });
-    });
+  #pending: Pending[] = [];
+  #flushScheduled = false;
+  /** Settles after the last batch handed to ioredis: Redis answers in order, so all before it too. */
+  #lastWrite: Promise<void> | undefined;
+  readonly #flushAtTickEnd = () => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #enqueue(op: Pending): void {
+    this.#pending.push(op);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushAtTickEnd);
+    }
   }
 
-  #flushGets(): void {
-    const all = this.#gets ?? [];
-    this.#gets = undefined;
-    for (let i = 0; i < all.length; i += 1000) {
-      const batch = all.slice(i, i + 1000);
+  /**
+   * Hands everything pending to ioredis now, in order. Called at the end of the tick and,
+   * synchronously, before any command that does not go through the queue.
+   */
+  #flush(): void {
+    const ops = this.#pending;
+    if (ops.length === 0) return;
+    this.#pending = [];
+    let i = 0;
+    while (i < ops.length) {
+      const first = ops[i]!;
+      let j = i + 1;
+      if (first.kind === 'get') {
+        while (j < ops.length && ops[j]!.kind === 'get' && j - i < MAX_GET_BATCH) j++;
+        this.#sendGets(ops.slice(i, j) as Extract<Pending, { kind: 'get' }>[]);
+      } else {
+        let bytes = first.bytes;
+        for (; j < ops.length && j - i < MAX_SET_BATCH; j++) {
+          const next = ops[j]!;
+          if (next.kind !== 'set' || bytes + next.bytes > MAX_SET_BATCH_BYTES) break;
+          bytes += next.bytes;
+        }
+        this.#sendSets(ops.slice(i, j) as Extract<Pending, { kind: 'set' }>[]);
+      }
+      i = j;
+    }
+  }
+
+  /**
+   * MGET answers nil for a key holding another type, where GET fails with WRONGTYPE: keys under
+   * our prefix only ever hold strings. A lone get stays a GET.
+   */
+  #sendGets(batch: Extract<Pending, { kind: 'get' }>[]): void {
+    const fail = (err: unknown) => {
+      for (const b of batch) b.reject(err);
+    };
+    try {
       if (batch.length === 1) {
         const only = batch[0]!;
-        this.client.getBuffer(only.key).then(only.resolve, only.reject);
-        continue;
+        this.#lastWrite = this.client.getBuffer(only.key).then(only.resolve, fail);
+        return;
       }
-      (this.client as Redis).mgetBuffer(...batch.map((b) => b.key)).then(
-        (values) => {
-          for (const [j, b] of batch.entries()) b.resolve(values[j] ?? null);
-        },
-        (err) => {
-          for (const b of batch) b.reject(err);
-        },
-      );
+      this.#lastWrite = (this.client as Redis).mgetBuffer(...batch.map((b) => b.key)).then((values) => {
+        for (const [j, b] of batch.entries()) b.resolve(values[j] ?? null);
+      }, fail);
+    } catch (err) {
+      fail(err);
     }
+  }
+
+  /**
+   * Always EVAL with the script's text, never EVALSHA: after SCRIPT FLUSH, EVALSHA fails with
+   * NOSCRIPT and its retry would go out after commands the caller issued later — a `delete`
+   * queued behind the batch would run first and the SETs would resurrect the key. The ~100
+   * bytes of script text per batch cost less than that risk; Redis keeps the compiled script
+   * cached by its hash, so EVAL does not recompile it. A lone set stays a plain SET.
+   */
+  #sendSets(batch: Extract<Pending, { kind: 'set' }>[]): void {
+    const fail = (err: unknown) => {
+      for (const b of batch) b.reject(err);
+    };
+    try {
+      if (batch.length === 1) {
+        const only = batch[0]!;
+        this.#lastWrite = this.client
+          .set(only.key, only.value, 'PX', only.ttl)
+          .then(() => only.resolve(), fail);
+        return;
+      }
+      const n = batch.length;
+      const keysAndArgs: (Buffer | string | number)[] = new Array(n * 3);
+      for (let k = 0; k < n; k++) {
+        const b = batch[k]!;
+        keysAndArgs[k] = b.key;
+        keysAndArgs[n + 2 * k] = b.value;
+        keysAndArgs[n + 2 * k + 1] = b.ttl;
+      }
+      this.#lastWrite = this.client.eval(SET_BATCH_SCRIPT, n, ...keysAndArgs).then(() => {
+        for (const b of batch) b.resolve();
+      }, fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  /** On a cluster the keys of one tick live in different slots: one GET each, sent at once. */
+  #read(key: string): Promise<Buffer | null> {
+    if (this.isCluster) return this.client.getBuffer(key);
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'get', key, resolve, reject }));
   }
 
   async set(key: string, value: Uint8Array | string, ttlMs?: number): Promise<void> {
@@ -250,7 +356,11 @@ class RedisCache implements RedisCacheProvider {
     const ttl = this.#ttl(ttlMs);
     const payload = toOwnedBuffer(value, this.#settings.maxValueBytes);
     this.#open();
-    await this.#write(key, payload, ttl);
+    try {
+      await this.#store(this.#key(key), payload, ttl);
+    } catch (err) {
+      this.#fail(err, `SET ${showKey(key)} failed`);
+    }
   }
 
   async getJson<T>(key: string): Promise<T | null> {
@@ -268,20 +378,40 @@ class RedisCache implements RedisCacheProvider {
       this.#settings.maxValueBytes,
     );
     this.#open();
-    await this.#write(key, text, ttl);
-  }
-
-  async #write(key: string, value: Buffer | string, ttl: number): Promise<void> {
     try {
-      await this.client.set(this.#key(key), value, 'PX', ttl);
+      await this.#store(this.#key(key), text, ttl);
     } catch (err) {
       this.#fail(err, `SET ${showKey(key)} failed`);
     }
   }
 
+  /**
+   * `value` is already ours (`toOwnedBuffer` copied the caller's bytes), so queueing it cannot
+   * let a later mutation of the caller's buffer change what is stored. A large value goes out
+   * as its own SET, after whatever is pending so the order still holds.
+   */
+  #store(key: string, value: Buffer | string, ttl: number): Promise<unknown> {
+    if (this.isCluster) return this.client.set(key, value, 'PX', ttl);
+    const bytes =
+      key.length +
+      (typeof value === 'string'
+        ? value.length * 3 <= MAX_BATCHED_VALUE_BYTES
+          ? value.length
+          : Buffer.byteLength(value)
+        : value.byteLength);
+    if (bytes > MAX_BATCHED_VALUE_BYTES) {
+      this.#flush();
+      return this.client.set(key, value, 'PX', ttl);
+    }
+    return new Promise<void>((resolve, reject) =>
+      this.#enqueue({ kind: 'set', key, value, ttl, bytes, resolve, reject }),
+    );
+  }
+
   async delete(key: string): Promise<boolean> {
     assertCacheKey(key);
     this.#open();
+    this.#flush();
     try {
       return (await this.client.unlink(this.#key(key))) > 0;
     } catch (err) {
@@ -292,6 +422,7 @@ class RedisCache implements RedisCacheProvider {
   async exists(key: string): Promise<boolean> {
     assertCacheKey(key);
     this.#open();
+    this.#flush();
     try {
       return (await this.client.exists(this.#key(key))) > 0;
     } catch (err) {
@@ -303,6 +434,7 @@ class RedisCache implements RedisCacheProvider {
   async ttl(key: string): Promise<number | null> {
     assertCacheKey(key);
     this.#open();
+    this.#flush();
     let ms: number;
     try {
       ms = await this.client.pttl(this.#key(key));
@@ -318,6 +450,7 @@ class RedisCache implements RedisCacheProvider {
     assertCacheKey(key);
     const ttl = Math.min(assertTtl(ttlMs), MAX_TTL_MS);
     this.#open();
+    this.#flush();
     try {
       return (await this.client.pexpire(this.#key(key), ttl)) === 1;
     } catch (err) {
@@ -336,14 +469,12 @@ class RedisCache implements RedisCacheProvider {
     }
     this.#open();
     const args = [this.#key(key), String(delta), String(this.#settings.defaultTtlMs)] as const;
+    this.#flush();
     try {
-      try {
-        return (await this.client.evalsha(INCR_SHA, 1, ...args)) as number;
-      } catch (err) {
-        // First use on this server (or after a restart / SCRIPT FLUSH): send the script body once.
-        if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
-        return (await this.client.eval(INCR_SCRIPT, 1, ...args)) as number;
-      }
+      // EVAL, not EVALSHA with a NOSCRIPT fallback: the fallback would run after commands the
+      // caller issued later (incr then delete could leave the key alive after a SCRIPT FLUSH).
+      // Redis caches the compiled script by its SHA either way; the body costs ~300 bytes.
+      return (await this.client.eval(INCR_SCRIPT, 1, ...args)) as number;
     } catch (err) {
       if (isNotAnIntegerReply(err)) {
         throw new IntegrationError(
@@ -370,6 +501,7 @@ class RedisCache implements RedisCacheProvider {
       );
     }
     this.#open();
+    this.#flush();
     if (isLiteralGlob(pattern)) return this.#deleteLiteral(pattern);
 
     const tokens = parseGlob(pattern);
@@ -454,6 +586,7 @@ class RedisCache implements RedisCacheProvider {
 
   async healthCheck(): Promise<boolean> {
     if (this.#closing) return false;
+    this.#flush();
     try {
       const reply = await withTimeout(
         this.client.ping(),
@@ -467,6 +600,7 @@ class RedisCache implements RedisCacheProvider {
   }
 
   close(): Promise<void> {
+    this.#flush();
     this.#closing ??= this.#close();
     return this.#closing;
   }
@@ -480,6 +614,11 @@ class RedisCache implements RedisCacheProvider {
     }
     if (client.status === 'ready') {
       try {
+        // QUIT bypasses auto-pipelining: gets and sets issued before close() may still wait in
+        // ioredis' pipeline and would fail behind it. Redis answers in order, so once the last
+        // batch has its reply, every earlier one has too.
+        const last = this.#lastWrite;
+        if (last) await withTimeout(last, 2000, () => new Error('pending commands timed out'));
         // QUIT lets in-flight replies arrive; a dead or stuck server gets a hard disconnect.
         await withTimeout(client.quit(), 2000, () => new Error('QUIT timed out'));
       } catch {

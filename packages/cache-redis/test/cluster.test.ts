@@ -91,6 +91,27 @@ describe.skipIf(!available)('redis cache on a Redis Cluster', () => {
       expect(await cache.deletePattern('n:*')).toBe(390);
     });
 
+    it('keeps one command per key for the sets of one tick, in issue order', async () => {
+      const prefix = `${uniqueName('cl')}:`;
+      const cache = await createRedisCache({ cluster: { nodes: cluster.nodes }, prefix });
+      opened.push(cache);
+      const sets = Array.from({ length: 40 }, (_, i) => cache.set(`s:${i}`, `v${i}`, 60_000 + i));
+      const [, , deleted, after] = await Promise.all([
+        Promise.all(sets),
+        cache.set('gone', 'v'),
+        cache.delete('gone'),
+        cache.get('s:7'),
+      ]);
+      expect(deleted).toBe(true);
+      expect(await cache.exists('gone')).toBe(false);
+      expect(after).not.toBeNull();
+      expect(new TextDecoder().decode(after!)).toBe('v7');
+      const ttl = await cache.ttl('s:39');
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_039);
+      expect(await cache.deletePattern('*')).toBe(40);
+    });
+
     it('accepts `cluster: true` with a url as the seed node', async () => {
       const prefix = `${uniqueName('cl')}:`;
       const cache = await createRedisCache({ url: `redis://${cluster.nodes[1]}`, cluster: true, prefix });
