@@ -14,7 +14,8 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { ErrorCode, errorKindOf, IntegrationError, isClientError, isIntegrationError } from './errors';
-import type { SloRegistry } from './slo';
+import type { SloRegistry, SloTracker } from './slo';
+import { type CounterCell, counterCell, tallyCounter } from './tally';
 
 /** Circuit breaker settings of one provider. */
 export interface BreakerOptions {
@@ -152,15 +153,13 @@ export function resilienceMetrics(registry: Registry): Metrics {
   const get = <T>(name: string, make: () => T): T =>
     (registry.getSingleMetric(name) as T | undefined) ?? make();
   m = {
-    requests: get(
-      'fraiseql_integration_requests_total',
-      () =>
-        new Counter({
-          name: 'fraiseql_integration_requests_total',
-          help: 'Provider calls by operation and outcome (success, error, rejected by an open breaker)',
-          labelNames: ['section', 'provider', 'operation', 'outcome'],
-          registers: [registry],
-        }),
+    requests: get('fraiseql_integration_requests_total', () =>
+      tallyCounter({
+        name: 'fraiseql_integration_requests_total',
+        help: 'Provider calls by operation and outcome (success, error, rejected by an open breaker)',
+        labelNames: ['section', 'provider', 'operation', 'outcome'],
+        registers: [registry],
+      }),
     ),
     retries: get(
       'fraiseql_integration_retries_total',
@@ -202,6 +201,76 @@ export interface ResilienceContext {
   registry?: Registry;
 }
 
+/** What one operation of a Resilience reports; resolved on its first call, not on every call. */
+class Operation {
+  readonly labels: { section: Section; provider: string; operation: string };
+  readonly successLabels: Record<string, string>;
+  readonly errorLabels: Record<string, string>;
+  readonly rejectedLabels: Record<string, string>;
+  /** Plain cells of the request counter (undefined when the registry's counter is not ours). */
+  readonly success: CounterCell | undefined;
+  readonly error: CounterCell | undefined;
+  readonly rejected: CounterCell | undefined;
+  /** The SLO tracker, as of `revision` of the SloRegistry. */
+  tracker: SloTracker | undefined;
+  revision = -1;
+
+  constructor(
+    section: Section,
+    provider: string,
+    readonly operation: string,
+    readonly sloOperation: string | undefined,
+    metrics: Metrics | undefined,
+  ) {
+    this.labels = { section, provider, operation };
+    this.successLabels = { ...this.labels, outcome: 'success' };
+    this.errorLabels = { ...this.labels, outcome: 'error' };
+    this.rejectedLabels = { ...this.labels, outcome: 'rejected' };
+    this.success = metrics && counterCell(metrics.requests, this.successLabels);
+    this.error = metrics && counterCell(metrics.requests, this.errorLabels);
+    this.rejected = metrics && counterCell(metrics.requests, this.rejectedLabels);
+  }
+}
+
+/** One call waiting for its backend, until it settles or its deadline passes; a node of `InFlightList`. */
+class InFlight {
+  prev: InFlight | undefined = undefined;
+  next: InFlight | undefined = undefined;
+  /** Still in the list: neither settled nor timed out. */
+  linked = true;
+  constructor(
+    readonly deadline: number,
+    readonly operation: string,
+    readonly reject: (err: unknown) => void,
+  ) {}
+}
+
+/** In-flight calls in start order, which is deadline order (one `timeoutMs` per Resilience). */
+class InFlightList {
+  head: InFlight | undefined = undefined;
+  tail: InFlight | undefined = undefined;
+
+  push(call: InFlight): void {
+    call.prev = this.tail;
+    if (this.tail) this.tail.next = call;
+    else this.head = call;
+    this.tail = call;
+  }
+
+  /** False when the call was not in the list (it timed out). */
+  remove(call: InFlight): boolean {
+    if (!call.linked) return false;
+    call.linked = false;
+    const { prev, next } = call;
+    if (prev) prev.next = next;
+    else this.head = next;
+    if (next) next.prev = prev;
+    else this.tail = prev;
+    call.prev = call.next = undefined;
+    return true;
+  }
+}
+
 /**
  * Timeout + circuit breaker + (for idempotent reads) retries + SLO timing around every call of
  * one provider. The breaker is shared by all operations of the provider: when the backend is
@@ -217,11 +286,18 @@ export class Resilience {
   readonly #slo: SloRegistry | undefined;
   readonly #metrics: Metrics | undefined;
   #state: BreakerState = 'closed';
+  readonly #labels: { section: Section; provider: string };
+  readonly #ops = new Map<string, Operation>();
+  readonly #inFlight = new InFlightList();
+  #timer: NodeJS.Timeout | undefined;
+  /** Whether `#timer` is ref'd (something in flight). */
+  #timerHeld = false;
 
   constructor(section: Section, provider: string, opts: ResilienceOptions = {}, ctx: ResilienceContext = {}) {
     const o = parseResilienceOptions(section, opts);
     this.section = section;
     this.provider = provider;
+    this.#labels = { section, provider };
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS[section];
     this.#slo = ctx.slo;
     this.#metrics = ctx.registry ? resilienceMetrics(ctx.registry) : undefined;
@@ -258,8 +334,8 @@ export class Resilience {
       });
     }
     // Expected series exist from the start (at 0), so rate() and alerts see them before the first call.
-    this.#metrics?.breaker.set({ section, provider }, 0);
-    this.#metrics?.rejected.inc({ section, provider }, 0);
+    this.#metrics?.breaker.set(this.#labels, 0);
+    this.#metrics?.rejected.inc(this.#labels, 0);
   }
 
   /** The breaker's state: closed, half_open or open. */
@@ -281,65 +357,166 @@ export class Resilience {
    * Runs one call. `sloOperation` names the tracker that times it (search_query, cache_get, …);
    * `idempotent` reads are retried on transient errors, writes never are.
    */
-  async run<T>(
+  run<T>(
     operation: string,
     sloOperation: string | undefined,
     idempotent: boolean,
     fn: () => Promise<T>,
   ): Promise<T> {
+    const op = this.#operation(operation, sloOperation);
     const start = performance.now();
-    const labels = { section: this.section, provider: this.provider, operation };
+    // A plain `then` (not async/await): the common, successful call is one reaction here.
+    return this.#guarded(op, fn, start).then(
+      (result) => {
+        this.#succeeded(op, start);
+        return result;
+      },
+      (first) => this.#afterFailure(op, idempotent, fn, start, first),
+    );
+  }
+
+  #succeeded(op: Operation, start: number): void {
+    if (op.success) op.success.n += 1;
+    else this.#metrics?.requests.inc(op.successLabels);
+    if (op.sloOperation !== undefined)
+      this.#tracker(op)?.recordSuccess(performance.now() - start, this.provider);
+  }
+
+  async #afterFailure<T>(
+    op: Operation,
+    idempotent: boolean,
+    fn: () => Promise<T>,
+    start: number,
+    first: unknown,
+  ): Promise<T> {
+    let result: T;
     try {
-      const once = () => this.#withTimeout(operation, fn);
-      const guarded = this.#breaker ? () => this.#breaker!.execute(once) : once;
-      let result: T;
-      try {
-        result = await guarded();
-      } catch (first) {
-        // The retry policy only comes in after a transient failure: the common, successful call
-        // pays nothing for it.
-        if (!(idempotent && this.#retry && isTransientFailure(first))) throw first;
-        let attempt = 0;
-        result = await this.#retry.execute(() => {
-          if (attempt++ === 0) return Promise.reject(first);
-          this.#metrics?.retries.inc(labels);
-          return guarded();
-        });
-      }
-      this.#metrics?.requests.inc({ ...labels, outcome: 'success' });
-      if (sloOperation)
-        this.#slo?.getOrRegister(sloOperation).recordSuccess(performance.now() - start, this.provider);
-      return result;
+      // The retry policy only comes in after a transient failure: the common, successful call
+      // pays nothing for it.
+      if (!(idempotent && this.#retry && isTransientFailure(first))) throw first;
+      let attempt = 0;
+      result = await this.#retry.execute(() => {
+        if (attempt++ === 0) return Promise.reject(first);
+        this.#metrics?.retries.inc(op.labels);
+        return this.#guarded(op, fn, performance.now());
+      });
     } catch (raw) {
       const err = this.#translate(raw);
       const rejected = err.code === ErrorCode.CircuitBreakerOpen;
-      this.#metrics?.requests.inc({ ...labels, outcome: rejected ? 'rejected' : 'error' });
-      if (rejected) this.#metrics?.rejected.inc({ section: this.section, provider: this.provider });
+      const cell = rejected ? op.rejected : op.error;
+      if (cell) cell.n += 1;
+      else this.#metrics?.requests.inc(rejected ? op.rejectedLabels : op.errorLabels);
+      if (rejected) this.#metrics?.rejected.inc(this.#labels);
       // Bad input is not the provider failing its objective; an open breaker is.
-      if (sloOperation && (rejected || isBackendFailure(err))) {
-        this.#slo?.getOrRegister(sloOperation).recordError(this.provider, performance.now() - start);
+      if (op.sloOperation !== undefined && (rejected || isBackendFailure(err))) {
+        this.#tracker(op)?.recordError(this.provider, performance.now() - start);
       }
       throw err;
     }
+    this.#succeeded(op, start);
+    return result;
   }
 
-  #withTimeout<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const code = this.section === 'search' ? ErrorCode.SearchTimeout : ErrorCode.ConnectionTimeout;
-        reject(
-          new IntegrationError(
-            code,
-            `[${this.section}-${this.provider}] ${operation} timed out after ${this.timeoutMs} ms`,
-            {
-              provider: this.provider,
-            },
-          ),
-        );
-      }, this.timeoutMs);
+  #operation(operation: string, sloOperation: string | undefined): Operation {
+    const op = this.#ops.get(operation);
+    if (op !== undefined && op.sloOperation === sloOperation) return op;
+    const created = new Operation(this.section, this.provider, operation, sloOperation, this.#metrics);
+    this.#ops.set(operation, created);
+    return created;
+  }
+
+  /** The operation's tracker, looked up again only when the SloRegistry changed. */
+  #tracker(op: Operation): SloTracker | undefined {
+    const slo = this.#slo;
+    if (!slo || op.sloOperation === undefined) return undefined;
+    if (op.revision !== slo.revision) {
+      op.tracker = slo.getOrRegister(op.sloOperation);
+      op.revision = slo.revision;
+    }
+    return op.tracker;
+  }
+
+  /**
+   * One attempt, started at `start` (performance.now()). A closed breaker calls `fn` at once, so
+   * its time limit counts from `start`; otherwise (a half-open breaker may hold a call back until
+   * its probe is decided) it counts from when `fn` is called.
+   */
+  #guarded<T>(op: Operation, fn: () => Promise<T>, start: number): Promise<T> {
+    if (!this.#breaker) return this.#withTimeout(op.operation, fn, start);
+    const from = this.#state === 'closed' ? start : undefined;
+    return this.#breaker.execute(() => this.#withTimeout(op.operation, fn, from));
+  }
+
+  /**
+   * `fn()`, rejected with a timeout error once `timeoutMs` has passed. Every call of this
+   * Resilience has the same limit, so deadlines come in the order calls start: one timer, armed
+   * for the oldest in-flight call, serves them all (instead of a timer and a race per call). It
+   * holds the process open only while something is in flight, as a per-call timer would.
+   */
+  #withTimeout<T>(operation: string, fn: () => Promise<T>, start: number | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const call = new InFlight((start ?? performance.now()) + this.timeoutMs, operation, reject);
+      let pending: Promise<T>;
+      try {
+        pending = Promise.resolve(fn());
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.#inFlight.push(call);
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(this.#sweep, this.timeoutMs);
+        this.#timerHeld = true;
+      } else if (!this.#timerHeld) {
+        this.#timer.ref();
+        this.#timerHeld = true;
+      }
+      pending.then(
+        (value) => {
+          if (this.#settled(call)) resolve(value);
+        },
+        (err) => {
+          if (this.#settled(call)) reject(err);
+        },
+      );
     });
-    return Promise.race([fn(), timedOut]).finally(() => clearTimeout(timer));
+  }
+
+  /** False when the call already timed out. */
+  #settled(call: InFlight): boolean {
+    if (!this.#inFlight.remove(call)) return false;
+    if (this.#inFlight.head === undefined && this.#timerHeld) {
+      // Nothing in flight: the armed timer must not keep the process alive.
+      this.#timer?.unref();
+      this.#timerHeld = false;
+    }
+    return true;
+  }
+
+  readonly #sweep = (): void => {
+    this.#timer = undefined;
+    this.#timerHeld = false;
+    const now = performance.now();
+    let next = this.#inFlight.head;
+    while (next && next.deadline <= now) {
+      const call = next;
+      next = call.next;
+      this.#inFlight.remove(call);
+      call.reject(this.#timeoutError(call.operation));
+    }
+    if (next) {
+      this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(next.deadline - now)));
+      this.#timerHeld = true;
+    }
+  };
+
+  #timeoutError(operation: string): IntegrationError {
+    const code = this.section === 'search' ? ErrorCode.SearchTimeout : ErrorCode.ConnectionTimeout;
+    return new IntegrationError(
+      code,
+      `[${this.section}-${this.provider}] ${operation} timed out after ${this.timeoutMs} ms`,
+      { provider: this.provider },
+    );
   }
 
   #translate(err: unknown): IntegrationError {

@@ -1,5 +1,13 @@
-import { Counter, Histogram, Registry as PromRegistry, type Registry } from 'prom-client';
+import { type Counter, type Histogram, Registry as PromRegistry, type Registry } from 'prom-client';
 import { ErrorCode, IntegrationError } from './errors';
+import {
+  type CounterCell,
+  counterCell,
+  type HistogramCell,
+  histogramCell,
+  tallyCounter,
+  tallyHistogram,
+} from './tally';
 
 /** A latency + availability objective for one operation. */
 export interface SloConfig {
@@ -63,6 +71,10 @@ class BucketRing {
   readonly violations: Float64Array;
   readonly errors: Float64Array;
   readonly epoch: Float64Array;
+  // The bucket `add` wrote last: [start, end) of its time span and its slot.
+  #curStart = 0;
+  #curEnd = -1;
+  #curSlot = 0;
 
   constructor(
     readonly widthMs: number,
@@ -75,6 +87,14 @@ class BucketRing {
   }
 
   add(now: number, violation: boolean, error: boolean): void {
+    // Most calls land in the bucket of the previous one; only the others pay for the division.
+    const slot = now >= this.#curStart && now < this.#curEnd ? this.#curSlot : this.#roll(now);
+    this.total[slot]! += 1;
+    if (violation) this.violations[slot]! += 1;
+    if (error) this.errors[slot]! += 1;
+  }
+
+  #roll(now: number): number {
     const idx = Math.floor(now / this.widthMs);
     const slot = idx % this.size;
     if (this.epoch[slot] !== idx) {
@@ -83,9 +103,10 @@ class BucketRing {
       this.violations[slot] = 0;
       this.errors[slot] = 0;
     }
-    this.total[slot]! += 1;
-    if (violation) this.violations[slot]! += 1;
-    if (error) this.errors[slot]! += 1;
+    this.#curStart = idx * this.widthMs;
+    this.#curEnd = (idx + 1) * this.widthMs;
+    this.#curSlot = slot;
+    return slot;
   }
 
   /** Sums the buckets that overlap the last `windowMs` (whole buckets, so up to one bucket more). */
@@ -114,6 +135,15 @@ export interface SloTrackerOptions {
   now?: () => number;
   /** `provider` label value when a record call names none. Default `"unknown"`. */
   defaultProvider?: string;
+}
+
+/** Where the counts of one provider go: plain cells when the metric is ours, else prom-client directly. */
+interface ProviderCells {
+  readonly labels: { provider: string };
+  readonly latency: HistogramCell | undefined;
+  readonly total: CounterCell | undefined;
+  readonly violations: CounterCell | undefined;
+  readonly errors: CounterCell | undefined;
 }
 
 export interface SloSnapshot {
@@ -146,6 +176,9 @@ export class SloTracker {
   readonly #total: Counter<'provider'>;
   readonly #violations: Counter<'provider'>;
   readonly #errors: Counter<'provider'>;
+  readonly #cells = new Map<string, ProviderCells>();
+  #lastProvider: string | undefined;
+  #lastCells: ProviderCells | undefined;
 
   constructor(name: string, config: SloConfig = SloConfig.default(), opts: SloTrackerOptions = {}) {
     if (!METRIC_NAME.test(name)) {
@@ -166,16 +199,14 @@ export class SloTracker {
     const prefix = `fraiseql_integration_${name}`;
     const target = config.targetLatencyMs / 1000;
     const buckets = [...new Set([...SLO_LATENCY_BUCKETS_SECONDS, target])].sort((a, b) => a - b);
-    this.#latency = this.#metric(
-      `${prefix}_latency_seconds`,
-      () =>
-        new Histogram({
-          name: `${prefix}_latency_seconds`,
-          help: `Latency of ${name} in seconds`,
-          labelNames: ['provider'],
-          buckets,
-          registers: [this.registry],
-        }),
+    this.#latency = this.#metric(`${prefix}_latency_seconds`, () =>
+      tallyHistogram({
+        name: `${prefix}_latency_seconds`,
+        help: `Latency of ${name} in seconds`,
+        labelNames: ['provider'],
+        buckets,
+        registers: [this.registry],
+      }),
     );
     this.#total = this.#counter(`${prefix}_total`, `Requests of ${name}`);
     this.#violations = this.#counter(
@@ -191,28 +222,62 @@ export class SloTracker {
   }
 
   #counter(metricName: string, help: string): Counter<'provider'> {
-    return this.#metric(
-      metricName,
-      () => new Counter({ name: metricName, help, labelNames: ['provider'], registers: [this.registry] }),
+    return this.#metric(metricName, () =>
+      tallyCounter({ name: metricName, help, labelNames: ['provider'], registers: [this.registry] }),
     );
+  }
+
+  /** The series cells of a provider; the last one is kept, so a wrapper's calls look it up once. */
+  #cellsFor(provider: string): ProviderCells {
+    if (provider === this.#lastProvider && this.#lastCells) return this.#lastCells;
+    let cells = this.#cells.get(provider);
+    if (!cells) {
+      const labels = { provider };
+      cells = {
+        labels,
+        latency: histogramCell(this.#latency, labels),
+        total: counterCell(this.#total, labels),
+        violations: counterCell(this.#violations, labels),
+        errors: counterCell(this.#errors, labels),
+      };
+      this.#cells.set(provider, cells);
+    }
+    this.#lastProvider = provider;
+    this.#lastCells = cells;
+    return cells;
+  }
+
+  #observe(c: ProviderCells, durationMs: number): void {
+    const seconds = Math.max(0, durationMs) / 1000;
+    if (c.latency) c.latency.observe(seconds);
+    else this.#latency.observe(c.labels, seconds);
   }
 
   /** A successful request; slower than the target latency counts as a violation. */
   recordSuccess(durationMs: number, provider = this.#defaultProvider): void {
     const violation = !(durationMs <= this.config.targetLatencyMs);
     this.#record(violation, false);
-    this.#latency.observe({ provider }, Math.max(0, durationMs) / 1000);
-    this.#total.inc({ provider });
-    if (violation) this.#violations.inc({ provider });
+    const c = this.#cellsFor(provider);
+    this.#observe(c, durationMs);
+    if (c.total) c.total.n += 1;
+    else this.#total.inc(c.labels);
+    if (violation) {
+      if (c.violations) c.violations.n += 1;
+      else this.#violations.inc(c.labels);
+    }
   }
 
   /** A failed request: always a violation. */
   recordError(provider = this.#defaultProvider, durationMs?: number): void {
     this.#record(true, true);
-    if (durationMs !== undefined) this.#latency.observe({ provider }, Math.max(0, durationMs) / 1000);
-    this.#total.inc({ provider });
-    this.#violations.inc({ provider });
-    this.#errors.inc({ provider });
+    const c = this.#cellsFor(provider);
+    if (durationMs !== undefined) this.#observe(c, durationMs);
+    if (c.total) c.total.n += 1;
+    else this.#total.inc(c.labels);
+    if (c.violations) c.violations.n += 1;
+    else this.#violations.inc(c.labels);
+    if (c.errors) c.errors.n += 1;
+    else this.#errors.inc(c.labels);
   }
 
   #record(violation: boolean, error: boolean): void {
@@ -328,6 +393,7 @@ export class SloRegistry {
   readonly registry: Registry;
   readonly #trackers = new Map<string, SloTracker>();
   readonly #now: (() => number) | undefined;
+  #revision = 0;
 
   constructor(opts: SloRegistryOptions = {}) {
     this.registry = opts.registry ?? new PromRegistry();
@@ -344,7 +410,13 @@ export class SloRegistry {
       ...(this.#now ? { now: this.#now } : {}),
     });
     this.#trackers.set(name, tracker);
+    this.#revision++;
     return tracker;
+  }
+
+  /** Goes up whenever a tracker is added or replaced, so a caller may keep the trackers it looked up until then. */
+  get revision(): number {
+    return this.#revision;
   }
 
   get(name: string): SloTracker | undefined {

@@ -188,12 +188,27 @@ function encodeDocument(doc: unknown): EncodedDoc | { id: string; reason: string
 /** Where a search reads from: SQL pieces of a managed table or an attached one. */
 interface Source {
   from: string;
+  /**
+   * The plain table behind a managed index (`from` is `<table> AS d`). Its page query can count
+   * the matches in the same scan and fetch the documents of the page alone by `ctid`. Absent for
+   * an attached table: a partitioned one repeats ctids across partitions.
+   */
+  table?: string;
   doc: string;
   id: string;
   tsv: string;
   tieBreak: string;
   filterable: string[] | null;
   sortable: string[] | null;
+}
+
+interface PageRow {
+  id: string;
+  doc: Record<string, unknown>;
+  score?: number;
+  /** Matches in all, on every row of a managed index's page. */
+  _total?: string | number;
+  [h: string]: unknown;
 }
 
 interface SearchPlan {
@@ -595,8 +610,10 @@ export class PostgresSearchProvider implements SearchProvider {
     }
     const m = config as ManagedIndexConfig;
     assertIdentifier(row.table_name, 'table');
+    const table = qualifiedName(this.#schema, row.table_name);
     return {
-      from: `${qualifiedName(this.#schema, row.table_name)} AS d`,
+      from: `${table} AS d`,
+      table,
       doc: 'd.doc',
       id: 'd.id',
       tsv: 'd.tsv',
@@ -693,13 +710,19 @@ export class PostgresSearchProvider implements SearchProvider {
     };
   }
 
+  /**
+   * The page; with `counted`, the number of matches too (`_total` on every row): the page's own
+   * scan counts them (`count(*) OVER ()` over narrow rows, the documents of the page alone then
+   * fetched by `ctid`), so the matches are read once instead of twice. Only on a managed table.
+   */
   async #page(
     plan: SearchPlan,
     sort: SortSpec[],
     limit: number,
     offset: number,
     highlight: string[],
-  ): Promise<{ id: string; doc: Record<string, unknown>; score?: number; [h: string]: unknown }[]> {
+    counted: boolean,
+  ): Promise<PageRow[]> {
     const { source } = plan;
     const params = [...plan.params];
     const add = (v: unknown) => {
@@ -708,7 +731,7 @@ export class PostgresSearchProvider implements SearchProvider {
     };
     // Sort keys are selected under names so the outer query can restore the order (a subquery's
     // ORDER BY does not formally survive the outer SELECT).
-    const cols = [`${source.id} AS id`, `${source.doc} AS doc`];
+    const cols = [`${source.id} AS id`, counted ? 'd.ctid AS _ctid' : `${source.doc} AS doc`];
     const order: string[] = [];
     sort.forEach(({ field, direction }, i) => {
       const dir = direction === 'desc' ? 'DESC' : 'ASC';
@@ -723,28 +746,31 @@ export class PostgresSearchProvider implements SearchProvider {
     }
     cols.push(`${source.tieBreak} AS _tb`);
     order.push('_tb');
+    if (counted) cols.push('count(*) OVER () AS _total');
     const inner =
       `SELECT ${cols.join(', ')} FROM ${source.from} WHERE ${plan.where} ` +
       `ORDER BY ${order.join(', ')} LIMIT ${add(limit)} OFFSET ${add(offset)}`;
     // Highlights only for the rows of the page, after LIMIT.
-    const outer = ['p.id', 'p.doc', ...(plan.tsq ? ['p.score'] : [])];
+    const docOf = counted ? 's.doc' : 'p.doc';
+    const outer = ['p.id', `${docOf} AS doc`, ...(plan.tsq ? ['p.score'] : []), ...(counted ? ['p._total'] : [])];
     if (highlight.length > 0) {
       const cfg = plan.tsq ? `${add(plan.language)}::regconfig` : '';
       const whole = plan.tsq ? add(HEADLINE_WHOLE) : '';
       const frags = plan.tsq ? add(HEADLINE_FRAGMENTS) : '';
       highlight.forEach((field, i) => {
-        const text = postgresTextPath('p.doc', field);
+        const text = postgresTextPath(docOf, field);
         const body = plan.tsq
           ? `CASE WHEN length(${text}) <= ${HIGHLIGHT_WHOLE_FIELD_MAX_CHARS} ` +
             `THEN ts_headline(${cfg}, ${text}, ${plan.tsq}, ${whole}) ELSE ts_headline(${cfg}, ${text}, ${plan.tsq}, ${frags}) END`
           : text;
         outer.push(
-          `CASE WHEN jsonb_typeof(${postgresJsonPath('p.doc', field)}) = 'string' THEN ${body} END AS _h${i}`,
+          `CASE WHEN jsonb_typeof(${postgresJsonPath(docOf, field)}) = 'string' THEN ${body} END AS _h${i}`,
         );
       });
     }
+    const join = counted ? ` JOIN ${source.table} AS s ON s.ctid = p._ctid` : '';
     const r = await this.#sql.query(
-      `SELECT ${outer.join(', ')} FROM (${inner}) AS p ORDER BY ${order.map((o) => `p.${o}`).join(', ')}`,
+      `SELECT ${outer.join(', ')} FROM (${inner}) AS p${join} ORDER BY ${order.map((o) => `p.${o}`).join(', ')}`,
       params,
     );
     return r.rows as never;
@@ -852,11 +878,23 @@ export class PostgresSearchProvider implements SearchProvider {
       return result;
     }
     const plan = this.#plan(row, tsquery, nf, q.rawFilter);
-    const [rows, total, ...facetCounts] = await Promise.all([
-      limit === 0 ? Promise.resolve([]) : this.#page(plan, sort, limit, offset, highlight),
-      this.#count(plan),
+    // Counting in the page's scan saves reading the matches twice, but on a server a separate
+    // count runs beside the page on another connection (and core). So: when facet queries run
+    // beside the page anyway, or on PGlite (one connection: queries run one after another).
+    // An attached table may be partitioned, where ctids repeat: it keeps the separate count.
+    const countedByPage =
+      limit > 0 &&
+      plan.source.table !== undefined &&
+      (facets.length > 0 || this.#sql.kind === 'pglite');
+    const [rows, separateTotal, ...facetCounts] = await Promise.all([
+      limit === 0 ? Promise.resolve([]) : this.#page(plan, sort, limit, offset, highlight, countedByPage),
+      countedByPage ? Promise.resolve(undefined) : this.#count(plan),
       ...facets.map((f) => this.#facet(plan, f)),
     ]);
+    // A page past the last match has no row to carry the count: only then is it a query of its own.
+    const total =
+      separateTotal ??
+      (rows.length > 0 ? Number(rows[0]!._total) : offset > 0 ? await this.#count(plan) : 0);
     result.hits = rows.map((r) => {
       const hit: SearchHit<T> = { id: r.id, document: r.doc as T };
       if (r.score !== undefined && r.score !== null) hit.score = Number(r.score);

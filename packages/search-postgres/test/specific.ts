@@ -435,6 +435,48 @@ export function postgresSearchTests(
       // The data is varied enough that most filters select some documents but not all.
       expect(selective).toBeGreaterThan(100);
     });
+
+    it('totalHits is the same on every page, past the last match, and with limit 0 (words + filter + sort)', async () => {
+      const index = ctx.newIndex('tot');
+      await p().configureIndex(index, { searchable: ['t'], filterable: ['n'], sortable: ['n'] });
+      const docs = Array.from({ length: 60 }, (_, i) => ({
+        id: `d${i}`,
+        index,
+        data: { t: i % 3 === 0 ? 'red apple' : 'green pear', n: i },
+      }));
+      await p().indexDocuments(docs);
+      const expected = docs.filter((d) => d.data.t === 'red apple' && d.data.n >= 10).map((d) => d.id);
+      // With facets the page's own scan counts the matches; without, a count runs beside it.
+      for (const facets of [undefined, ['n']]) {
+        const q = {
+          index,
+          query: 'appl',
+          filter: { field: 'n', op: 'gte', value: 10 } as Filter,
+          sort: ['n:desc'],
+          ...(facets ? { facets } : {}),
+        };
+        const seen: string[] = [];
+        for (const offset of [0, 7, 14]) {
+          const r = await p().search({ ...q, limit: 7, offset, highlight: ['t'] });
+          expect(r.totalHits).toBe(expected.length);
+          for (const h of r.hits) expect(h.highlights?.t).toBe('red <mark>apple</mark>');
+          seen.push(...r.hits.map((h) => h.id));
+        }
+        expect(seen).toEqual([...expected].reverse());
+        for (const page of [
+          { limit: 5, offset: expected.length },
+          { limit: 5, offset: 500 },
+          { limit: 0, offset: 0 },
+        ]) {
+          const r = await p().search({ ...q, ...page });
+          expect(r.hits).toEqual([]);
+          expect(r.totalHits, JSON.stringify(page)).toBe(expected.length);
+          if (facets) expect(r.facets?.n).toHaveLength(expected.length);
+        }
+        const none = await p().search({ ...q, query: 'banana' });
+        expect(none).toMatchObject({ hits: [], totalHits: 0 });
+      }
+    });
   });
 
   describe('postgresql: attached tables', () => {
