@@ -238,7 +238,7 @@ describe('timeouts with one sweep timer', () => {
     expect(err).toMatchObject({ code: 'IN500', provider: 'mem' });
     expect(err.message).toBe('[cache-mem] get timed out after 40 ms');
     expect(took).toBeGreaterThanOrEqual(38);
-    expect(took).toBeLessThan(300);
+    expect(took).toBeLessThan(1500);
 
     const search = {
       name: 'slow',

@@ -42,6 +42,34 @@ describeQueueProvider('rabbitmq', (opts) => tracker.create(opts), {
       expect(dedup.message).toMatch(/dedupKey/);
     });
 
+    it('enqueueMany of more than one publish batch resolves only once all are in the queue, in order, priorities kept', async () => {
+      const p = (await ctx.setup()) as Awaited<ReturnType<typeof createRabbitQueue>>;
+      const q = ctx.queueName('bulk');
+      const items = Array.from({ length: 2500 }, (_, i) => ({
+        data: { i },
+        opts: i === 1700 ? { priority: 5 } : i === 2400 ? { priority: -3 } : undefined,
+      }));
+      const ids = await p.enqueueMany(q, items);
+      expect(ids).toHaveLength(2500);
+      expect(new Set(ids).size).toBe(2500);
+      // Resolved = confirmed: every job is already countable, nothing still in flight.
+      expect(await p.queueLength(q)).toBe(2500);
+      const seen: number[] = [];
+      const w = ctx.track(
+        p.process<{ i: number }>(
+          q,
+          async (job) => {
+            seen.push(job.data.i);
+          },
+          { concurrency: 1 },
+        ),
+      );
+      await waitFor(() => seen.length === 2500, 30_000, 'all 2500 jobs');
+      await w.close();
+      const rest = Array.from({ length: 2500 }, (_, i) => i).filter((i) => i !== 1700 && i !== 2400);
+      expect(seen).toEqual([1700, ...rest, 2400]);
+    });
+
     it('failed jobs land in the dead-letter queue; peekFailed shows them, retryFailed brings them back', async () => {
       const p = (await ctx.setup()) as Awaited<ReturnType<typeof createRabbitQueue>>;
       const q = ctx.queueName('dlq');
