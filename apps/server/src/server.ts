@@ -297,22 +297,23 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     },
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Hooks run on every request: callback style, so none of them costs a promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
     if (closing) {
       // Sent here rather than thrown: shedding load while draining is not an error worth a log line.
       const error = new HttpError(ErrorCode.ProviderUnavailable, 'Server is shutting down', 503);
-      return reply
+      reply
         .code(503)
         .header('connection', 'close')
         .type('application/json; charset=utf-8')
         .send(error.toJSON());
+      return;
     }
-    if (specOf(req)?.public) return;
-    const denied = authorize(req.headers.authorization);
-    if (denied) throw denied;
+    if (specOf(req)?.public) return done();
+    done(authorize(req.headers.authorization) ?? undefined);
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = specOf(req)?.url ?? 'unmatched';
     const status = String(reply.statusCode);
     const labels = { method: req.method, route, status };
@@ -330,6 +331,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       if (reply.statusCode >= 500) log.warn(entry, 'request failed');
       else log.info(entry, 'request completed');
     }
+    done();
   });
 
   app.addHook('preClose', async () => {
@@ -338,9 +340,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
 
   // Node's server.close() only drops connections idle at that moment; a keep-alive connection
   // that finishes its request afterwards would hold close() until its keep-alive timeout.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   app.addHook('onClose', async () => {
