@@ -24,18 +24,25 @@ export function managedTsvExpression(searchable: string[] | null, language: stri
     .join(' || ');
 }
 
-export function sortIndexName(table: string, field: string): string {
-  return fitIdent(table, `_sort_${shortHash(field, 8)}`);
+export function sortIndexName(table: string, field: string, direction: 'asc' | 'desc' = 'asc'): string {
+  return fitIdent(table, `_sort${direction === 'desc' ? 'd' : ''}_${shortHash(field, 8)}`);
 }
 
 /**
- * One btree per sortable field over exactly the ORDER BY keys the provider emits (numeric key,
- * text key, id), so an ascending browse sorted on that field reads the index instead of sorting.
+ * Two btrees per sortable field over exactly the ORDER BY keys the provider emits (numeric key,
+ * text key, id), so a page sorted on that field reads an index instead of sorting every match.
+ * Both directions: missing values sort last either way and the id tie-breaker is always
+ * ascending, so a backward scan of the ascending index cannot serve a descending sort
+ * (`DESC NULLS LAST, id ASC`) — without the second index that sort reads and sorts every match.
  */
 async function createSortIndex(tx: SqlExecutor, schema: string, table: string, field: string): Promise<void> {
   const [num, text] = postgresSortKeys('doc', field);
+  const t = qualifiedName(schema, table);
   await tx.exec(
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(sortIndexName(table, field))} ON ${qualifiedName(schema, table)} (${num}, ${text}, id)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(sortIndexName(table, field))} ON ${t} (${num}, ${text}, id)`,
+  );
+  await tx.exec(
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(sortIndexName(table, field, 'desc'))} ON ${t} (${num} DESC NULLS LAST, ${text} DESC NULLS LAST, id)`,
   );
 }
 
@@ -95,7 +102,9 @@ export async function alterManagedTable(
   const after = new Set(next.sortable ?? []);
   for (const field of before) {
     if (!after.has(field)) {
-      await tx.exec(`DROP INDEX IF EXISTS ${qualifiedName(schema, sortIndexName(table, field))}`);
+      for (const direction of ['asc', 'desc'] as const) {
+        await tx.exec(`DROP INDEX IF EXISTS ${qualifiedName(schema, sortIndexName(table, field, direction))}`);
+      }
     }
   }
   for (const field of after) await createSortIndex(tx, schema, table, field);

@@ -293,6 +293,40 @@ export function postgresSearchTests(
       expect(r.hits[0]!.id).toBe('p08');
     });
 
+    it('a sortable field gets an index per direction, and loses both when it stops being sortable', async () => {
+      const index = ctx.newIndex('sortidx');
+      const table = tableNameFor(index);
+      const indexesOf = async () =>
+        (
+          await env().sql.query<{ def: string }>(
+            'SELECT indexdef AS def FROM pg_indexes WHERE schemaname = $1 AND tablename = $2',
+            [env().schema, table],
+          )
+        ).rows
+          .map((r) => r.def)
+          .filter((d) => d.includes("'n'"));
+      await p().configureIndex(index, { searchable: ['t'], sortable: ['n'] });
+      const defs = await indexesOf();
+      expect(defs).toHaveLength(2);
+      expect(defs.filter((d) => d.includes('DESC NULLS LAST'))).toHaveLength(1);
+
+      // A descending page over many documents reads the descending index instead of sorting.
+      const docs = Array.from({ length: 3000 }, (_, i) => ({ id: `d${i}`, index, data: { t: 'x', n: i } }));
+      await p().indexDocuments(docs);
+      await env().sql.exec(`ANALYZE "${env().schema}"."${table}"`);
+      const r = await p().search({ index, query: '', sort: ['n:desc'], limit: 3 });
+      expect(r.hits.map((h) => h.id)).toEqual(['d2999', 'd2998', 'd2997']);
+      const keys = "(CASE WHEN jsonb_typeof(doc -> 'n') = 'number' THEN (doc -> 'n')::numeric END)";
+      const text = `(CASE WHEN jsonb_typeof(doc -> 'n') IN ('string', 'boolean') THEN (doc -> 'n') #>> '{}' END COLLATE "C")`;
+      const plan = await env().sql.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT id FROM "${env().schema}"."${table}" ORDER BY ${keys} DESC NULLS LAST, ${text} DESC NULLS LAST, id LIMIT 3`,
+      );
+      expect(plan.rows.map((x) => x['QUERY PLAN']).join('\n')).toMatch(/Index (Only )?Scan using \S*_sortd_/);
+
+      await p().configureIndex(index, { searchable: ['t'], sortable: [] });
+      expect(await indexesOf()).toEqual([]);
+    });
+
     it('configureIndex validates its settings (IN002)', async () => {
       const index = ctx.newIndex('cfg');
       expect(await codeOf(() => p().configureIndex(index, { searchable: [] }))).toBe('IN002');
