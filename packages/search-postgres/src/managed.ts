@@ -103,7 +103,9 @@ export async function alterManagedTable(
   for (const field of before) {
     if (!after.has(field)) {
       for (const direction of ['asc', 'desc'] as const) {
-        await tx.exec(`DROP INDEX IF EXISTS ${qualifiedName(schema, sortIndexName(table, field, direction))}`);
+        await tx.exec(
+          `DROP INDEX IF EXISTS ${qualifiedName(schema, sortIndexName(table, field, direction))}`,
+        );
       }
     }
   }

@@ -752,7 +752,12 @@ export class PostgresSearchProvider implements SearchProvider {
       `ORDER BY ${order.join(', ')} LIMIT ${add(limit)} OFFSET ${add(offset)}`;
     // Highlights only for the rows of the page, after LIMIT.
     const docOf = counted ? 's.doc' : 'p.doc';
-    const outer = ['p.id', `${docOf} AS doc`, ...(plan.tsq ? ['p.score'] : []), ...(counted ? ['p._total'] : [])];
+    const outer = [
+      'p.id',
+      `${docOf} AS doc`,
+      ...(plan.tsq ? ['p.score'] : []),
+      ...(counted ? ['p._total'] : []),
+    ];
     if (highlight.length > 0) {
       const cfg = plan.tsq ? `${add(plan.language)}::regconfig` : '';
       const whole = plan.tsq ? add(HEADLINE_WHOLE) : '';
@@ -883,9 +888,7 @@ export class PostgresSearchProvider implements SearchProvider {
     // beside the page anyway, or on PGlite (one connection: queries run one after another).
     // An attached table may be partitioned, where ctids repeat: it keeps the separate count.
     const countedByPage =
-      limit > 0 &&
-      plan.source.table !== undefined &&
-      (facets.length > 0 || this.#sql.kind === 'pglite');
+      limit > 0 && plan.source.table !== undefined && (facets.length > 0 || this.#sql.kind === 'pglite');
     const [rows, separateTotal, ...facetCounts] = await Promise.all([
       limit === 0 ? Promise.resolve([]) : this.#page(plan, sort, limit, offset, highlight, countedByPage),
       countedByPage ? Promise.resolve(undefined) : this.#count(plan),
@@ -893,8 +896,7 @@ export class PostgresSearchProvider implements SearchProvider {
     ]);
     // A page past the last match has no row to carry the count: only then is it a query of its own.
     const total =
-      separateTotal ??
-      (rows.length > 0 ? Number(rows[0]!._total) : offset > 0 ? await this.#count(plan) : 0);
+      separateTotal ?? (rows.length > 0 ? Number(rows[0]!._total) : offset > 0 ? await this.#count(plan) : 0);
     result.hits = rows.map((r) => {
       const hit: SearchHit<T> = { id: r.id, document: r.doc as T };
       if (r.score !== undefined && r.score !== null) hit.score = Number(r.score);
