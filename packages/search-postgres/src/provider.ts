@@ -941,7 +941,10 @@ async function resolveLanguage(sql: SqlExecutor, language: unknown, field: strin
     if (!LANGUAGE_NAME.test(name)) throw new Error(`unusual name ${name}`);
     return name;
   } catch (err) {
-    if (sqlState(err) !== '42704' && !(err instanceof Error && /unusual name/.test(err.message))) throw err;
+    // 42704: no such configuration; 3F000: a schema-qualified name whose schema does not exist.
+    const state = sqlState(err);
+    if (state !== '42704' && state !== '3F000' && !(err instanceof Error && /unusual name/.test(err.message)))
+      throw err;
     throw badConfig(
       `${field}: text search configuration "${language}" does not exist in this database`,
       field,

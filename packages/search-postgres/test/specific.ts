@@ -373,6 +373,10 @@ export function postgresSearchTests(
       expect(await codeOf(() => createPostgresSearch({ sql, schema, defaultLanguage: "english'" }))).toBe(
         'IN002',
       );
+      // Schema-qualified, in a schema that does not exist: still a configuration error, not IN405.
+      expect(
+        await codeOf(() => createPostgresSearch({ sql, schema, defaultLanguage: 'no_such_schema.english' })),
+      ).toBe('IN002');
       expect(await codeOf(() => createPostgresSearch({ sql, schema, batchSize: 0 }))).toBe('IN002');
       expect(await codeOf(() => createPostgresSearch({ sql: undefined as never }))).toBe('IN002');
     });
