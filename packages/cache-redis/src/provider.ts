@@ -245,8 +245,6 @@ class RedisCache implements RedisCacheProvider {
    */
   #pending: Pending[] = [];
   #flushScheduled = false;
-  /** Settles after the last batch handed to ioredis: Redis answers in order, so all before it too. */
-  #lastWrite: Promise<void> | undefined;
   readonly #flushAtTickEnd = () => {
     this.#flushScheduled = false;
     this.#flush();
@@ -299,10 +297,10 @@ class RedisCache implements RedisCacheProvider {
     try {
       if (batch.length === 1) {
         const only = batch[0]!;
-        this.#lastWrite = this.client.getBuffer(only.key).then(only.resolve, fail);
+        this.client.getBuffer(only.key).then(only.resolve, fail);
         return;
       }
-      this.#lastWrite = (this.client as Redis).mgetBuffer(...batch.map((b) => b.key)).then((values) => {
+      (this.client as Redis).mgetBuffer(...batch.map((b) => b.key)).then((values) => {
         for (const [j, b] of batch.entries()) b.resolve(values[j] ?? null);
       }, fail);
     } catch (err) {
@@ -324,9 +322,7 @@ class RedisCache implements RedisCacheProvider {
     try {
       if (batch.length === 1) {
         const only = batch[0]!;
-        this.#lastWrite = this.client
-          .set(only.key, only.value, 'PX', only.ttl)
-          .then(() => only.resolve(), fail);
+        this.client.set(only.key, only.value, 'PX', only.ttl).then(() => only.resolve(), fail);
         return;
       }
       const n = batch.length;
@@ -337,7 +333,7 @@ class RedisCache implements RedisCacheProvider {
         keysAndArgs[n + 2 * k] = b.value;
         keysAndArgs[n + 2 * k + 1] = b.ttl;
       }
-      this.#lastWrite = this.client.eval(SET_BATCH_SCRIPT, n, ...keysAndArgs).then(() => {
+      this.client.eval(SET_BATCH_SCRIPT, n, ...keysAndArgs).then(() => {
         for (const b of batch) b.resolve();
       }, fail);
     } catch (err) {
@@ -614,11 +610,11 @@ class RedisCache implements RedisCacheProvider {
     }
     if (client.status === 'ready') {
       try {
-        // QUIT bypasses auto-pipelining: gets and sets issued before close() may still wait in
-        // ioredis' pipeline and would fail behind it. Redis answers in order, so once the last
-        // batch has its reply, every earlier one has too.
-        const last = this.#lastWrite;
-        if (last) await withTimeout(last, 2000, () => new Error('pending commands timed out'));
+        // QUIT bypasses auto-pipelining: any command issued before close() (a batch, a delete,
+        // an incr) may still wait in ioredis' pipeline — which holds the next batch back while
+        // one is in flight — and would fail behind QUIT. Once that queue is empty every earlier
+        // command is on the socket, and QUIT lets their replies arrive.
+        await drainAutoPipeline(client, 2000);
         // QUIT lets in-flight replies arrive; a dead or stuck server gets a hard disconnect.
         await withTimeout(client.quit(), 2000, () => new Error('QUIT timed out'));
       } catch {
@@ -630,6 +626,13 @@ class RedisCache implements RedisCacheProvider {
     }
     // Keep the error listener until the end: a late socket error must not become "unhandled".
   }
+}
+
+/** Waits (at most `ms`) until ioredis has written every auto-pipelined command to the socket. */
+async function drainAutoPipeline(client: Redis | Cluster, ms: number): Promise<void> {
+  const queued = () => (client as { autoPipelineQueueSize?: number }).autoPipelineQueueSize ?? 0;
+  const deadline = Date.now() + ms;
+  while (queued() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
 }
 
 /**

@@ -289,17 +289,23 @@ describe.skipIf(!redis.available)(
     it('gets and sets issued just before close() still complete; calls after close() reject with IN201', async () => {
       const { cache, prefix } = await open();
       await cache.set('pre', 'p');
+      await cache.set('gone', 'g');
       const results = await Promise.allSettled([
         cache.set('a', '1'),
         cache.set('b', '2'),
         cache.get('pre'),
+        cache.delete('gone'),
+        cache.incr('n'),
         cache.close(),
       ]);
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill('fulfilled'));
       expect(text((results[2] as PromiseFulfilledResult<Uint8Array | null>).value)).toBe('p');
+      expect((results[3] as PromiseFulfilledResult<boolean>).value).toBe(true);
+      expect((results[4] as PromiseFulfilledResult<number>).value).toBe(1);
+      expect(await raw.exists(`${prefix}gone`)).toBe(0);
       expect(await raw.mget(`${prefix}a`, `${prefix}b`)).toEqual(['1', '2']);
       await expectCode(cache.set('c', '3'), [ErrorCode.CacheConnectionFailed]);
-      await raw.del(`${prefix}a`, `${prefix}b`, `${prefix}pre`);
+      await raw.del(`${prefix}a`, `${prefix}b`, `${prefix}pre`, `${prefix}n`);
     });
   },
 );
