@@ -15,6 +15,7 @@ export type {
   QueueProvider,
   Worker,
   WorkerEvent,
+  WorkerEvents,
   WorkerOptions,
 } from './contracts/queue';
 export { DEFAULT_QUEUE_OPTIONS } from './contracts/queue';
@@ -45,3 +46,4 @@ export * from './service';
 export * from './single-flight';
 export * from './slo';
 export * from './validation';
+export * from './kit';

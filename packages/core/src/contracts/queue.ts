@@ -49,12 +49,30 @@ export interface WorkerOptions {
   concurrency?: number;
 }
 
-export type WorkerEvent = 'completed' | 'failed' | 'retrying' | 'error';
+/**
+ * The events of every worker, with their arguments (the way BullMQ's `WorkerListener` types its
+ * worker), so `worker.on('failed', (job, err) => …)` is checked by the compiler.
+ */
+export interface WorkerEvents {
+  /** A run finished; `result` is what the handler returned, where it returned something. */
+  completed: (job: JobInfo, result?: unknown) => void;
+  /** The job failed for good: retries spent, `{ status: 'failed' }`, or an unrecoverable error. */
+  failed: (job: JobInfo, error: Error) => void;
+  /** A run failed and the job will run again after `delayMs`. */
+  retrying: (job: JobInfo, error: Error, delayMs: number) => void;
+  /** A job's lease expired while taken (its worker died or hung); it is pending again. */
+  stalled: (jobId: string) => void;
+  /** A backend error the worker survived (it keeps polling / reconnecting). */
+  error: (error: Error) => void;
+}
+
+export type WorkerEvent = keyof WorkerEvents;
 
 export interface Worker {
   /** Stops taking jobs and waits for running ones up to `timeoutMs`; unfinished jobs go back to pending. */
   close(opts?: { timeoutMs?: number }): Promise<void>;
-  on(event: WorkerEvent, fn: (...args: any[]) => void): this;
+  on<E extends WorkerEvent>(event: E, fn: WorkerEvents[E]): this;
+  off?<E extends WorkerEvent>(event: E, fn: WorkerEvents[E]): this;
 }
 
 export interface QueueCapabilities {

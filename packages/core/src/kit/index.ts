@@ -1,0 +1,5 @@
+export * from './fields';
+export * from './job-result';
+export * from './options';
+export * from './secrets';
+export * from './timeout';
