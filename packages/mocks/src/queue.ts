@@ -9,6 +9,7 @@ import {
   type EnqueueOptions,
   ErrorCode,
   IntegrationError,
+  interpretJobResult,
   type Job,
   type JobHandler,
   type JobInfo,
@@ -684,25 +685,15 @@ export class MockQueueProvider implements QueueProvider {
     const handled = (async (): Promise<Outcome> => {
       try {
         const result = await run.worker.handler(job);
-        if (result && typeof result === 'object') {
-          if (result.status === 'retry') {
-            const out: Outcome = {
-              kind: 'retry',
-              reason: String(result.reason ?? 'retry requested'),
-              error: undefined,
-            };
-            if (
-              typeof result.delayMs === 'number' &&
-              Number.isFinite(result.delayMs) &&
-              result.delayMs >= 0
-            ) {
-              out.delayMs = result.delayMs;
-            }
-            return out;
-          }
-          if (result.status === 'failed')
-            return { kind: 'failed', reason: String(result.reason ?? 'failed') };
+        const o = interpretJobResult(result);
+        if (o.kind === 'retry') {
+          return o.delayMs === undefined
+            ? { kind: 'retry', reason: o.reason, error: undefined }
+            : { kind: 'retry', reason: o.reason, delayMs: o.delayMs, error: undefined };
         }
+        if (o.kind === 'failed') return { kind: 'failed', reason: o.reason };
+        // An unknown status is a failed attempt, exactly like a throw.
+        if (o.kind === 'error') return { kind: 'retry', reason: o.error.message, error: o.error };
         return { kind: 'complete', result: result ?? undefined };
       } catch (err) {
         return { kind: 'retry', reason: describeError(err), error: err };

@@ -3,6 +3,7 @@ import {
   describeError,
   ErrorCode,
   IntegrationError,
+  interpretJobResult,
   type Job,
   type JobHandler,
   type JobResult,
@@ -410,22 +411,19 @@ export class PostgresWorker extends EventEmitter implements Worker {
 }
 
 function toOutcome(result: JobResult | void): Outcome {
-  if (result === undefined || result === null) return { kind: 'complete' };
-  switch (result.status) {
-    case 'complete':
-      return { kind: 'complete' };
+  const o = interpretJobResult(result);
+  switch (o.kind) {
     case 'retry':
-      return result.delayMs === undefined
-        ? { kind: 'retry', reason: String(result.reason ?? 'retry requested') }
-        : {
-            kind: 'retry',
-            reason: String(result.reason ?? 'retry requested'),
-            delayMs: Math.max(0, result.delayMs),
-          };
+      return o.delayMs === undefined
+        ? { kind: 'retry', reason: o.reason }
+        : { kind: 'retry', reason: o.reason, delayMs: o.delayMs };
     case 'failed':
-      return { kind: 'fail', reason: String(result.reason ?? 'failed') };
+      return { kind: 'fail', reason: o.reason };
+    case 'error':
+      // An unknown status is a failed attempt, exactly like a throw.
+      return { kind: 'retry', reason: o.error.message };
     default:
-      return { kind: 'retry', reason: `handler returned an unknown result: ${JSON.stringify(result)}` };
+      return { kind: 'complete' };
   }
 }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import {
   ErrorCode,
   IntegrationError,
+  interpretJobResult,
   type Job,
   type JobHandler,
   type JobResult,
@@ -75,22 +76,20 @@ function asError(err: unknown): Error {
 }
 
 function classify(result: JobResult | void): Outcome {
-  if (result && typeof result === 'object') {
-    if (result.status === 'retry') {
-      const delayMs =
-        typeof result.delayMs === 'number' && Number.isFinite(result.delayMs) && result.delayMs >= 0
-          ? result.delayMs
-          : undefined;
-      return {
-        kind: 'retry',
-        error: new Error(String(result.reason ?? 'retry requested')),
-        ...(delayMs === undefined ? {} : { delayMs }),
-      };
-    }
-    if (result.status === 'failed')
-      return { kind: 'failed', error: new Error(String(result.reason ?? 'failed')) };
+  const o = interpretJobResult(result);
+  switch (o.kind) {
+    case 'retry':
+      return o.delayMs === undefined
+        ? { kind: 'retry', error: new Error(o.reason) }
+        : { kind: 'retry', error: new Error(o.reason), delayMs: o.delayMs };
+    case 'failed':
+      return { kind: 'failed', error: new Error(o.reason) };
+    case 'error':
+      // An unknown status is a failed attempt, exactly like a throw.
+      return { kind: 'retry', error: o.error };
+    default:
+      return { kind: 'complete' };
   }
-  return { kind: 'complete' };
 }
 
 /**

@@ -1,5 +1,11 @@
 import type { Job, JobHandler, JobInfo, ResolvedQueueOptions, Worker, WorkerEvent } from '@fraiseql/core';
-import { describeError, ErrorCode, IntegrationError, retryBackoffMs } from '@fraiseql/core';
+import {
+  describeError,
+  ErrorCode,
+  IntegrationError,
+  interpretJobResult,
+  retryBackoffMs,
+} from '@fraiseql/core';
 import {
   type Job as BullJob,
   Worker as BullWorker,
@@ -261,19 +267,13 @@ export class RedisWorker implements Worker {
         if (error instanceof Error) throw error;
         throw new Error(describeError(error));
       }
-      const result = outcome.value as { status?: unknown; reason?: unknown; delayMs?: unknown } | undefined;
-      if (result && typeof result === 'object') {
-        if (result.status === 'retry') {
-          const delayMs =
-            typeof result.delayMs === 'number' && Number.isFinite(result.delayMs) && result.delayMs >= 0
-              ? Math.round(result.delayMs)
-              : undefined;
-          throw new RetryRequested(String(result.reason ?? 'retry requested'), delayMs);
-        }
-        if (result.status === 'failed') throw new UnrecoverableError(String(result.reason ?? 'failed'));
-      }
+      const result = interpretJobResult(outcome.value);
+      if (result.kind === 'retry') throw new RetryRequested(result.reason, result.delayMs);
+      if (result.kind === 'failed') throw new UnrecoverableError(result.reason);
+      // An unknown status is a failed attempt, exactly like a throw.
+      if (result.kind === 'error') throw result.error;
       // Stored as BullMQ's return value (dashboards show it) and passed to 'completed' listeners.
-      return result ?? null;
+      return outcome.value ?? null;
     } finally {
       clearTimeout(timer);
       this.running.delete(run);

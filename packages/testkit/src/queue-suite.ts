@@ -429,6 +429,34 @@ export function describeQueueProvider(
       }
     });
 
+    it('an unknown status is a failed attempt (IN303): retried, then failed with the reason', async () => {
+      const p = await setup();
+      const q = queueName();
+      const id = await p.enqueue(q, { n: 1 }, { maxRetries: 1 });
+      // A typo a user makes ('completed' for 'complete'): never lost, never passed silently.
+      const rec = work(p, q, async () => ({ status: 'completed' }) as unknown as JobResult);
+      await until(() => rec.failed.length === 1, "the 'failed' event");
+      expect(rec.runsOf(id)).toHaveLength(2);
+      expect(rec.retrying).toHaveLength(1);
+      expect(await p.failedCount(q)).toBe(1);
+      if (p.capabilities.inspect) {
+        const job = await p.getJob(q, id);
+        expect(job?.state).toBe('failed');
+        expect(job?.lastError).toContain('unknown result');
+      }
+    });
+
+    it('a returned value without a status completes the job', async () => {
+      const p = await setup();
+      const q = queueName();
+      const id = await p.enqueue(q, { n: 1 }, { maxRetries: 2 });
+      const rec = work(p, q, async () => ({ ok: true }) as unknown as JobResult);
+      await until(() => hasId(rec.completed, id), 'the job to complete');
+      expect(rec.runsOf(id)).toHaveLength(1);
+      expect(rec.failed).toEqual([]);
+      expect(await p.failedCount(q)).toBe(0);
+    });
+
     it('maxRetries 0 means exactly one run', async () => {
       const p = await setup();
       const q = queueName();
