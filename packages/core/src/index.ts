@@ -33,10 +33,6 @@ export type {
 export { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from './contracts/search';
 export * from './errors';
 export * from './filter';
-export * from './filter-algolia';
-export * from './filter-meilisearch';
-export * from './filter-postgres';
-export * from './filter-typesense';
 export * from './glob';
 export * from './integrations';
 export * from './kit';

@@ -1,8 +1,6 @@
 import {
-  ALGOLIA_FIELDS_ATTRIBUTE,
   assertIndexName,
   type BulkResult,
-  combineAlgoliaFilters,
   DEFAULT_SEARCH_LIMIT,
   type Document,
   ErrorCode,
@@ -19,10 +17,10 @@ import {
   type SearchQuery,
   type SearchResult,
   type SortSpec,
-  toAlgoliaFilterUnion,
 } from '@fraiseql/core';
 import { algoliasearch } from 'algoliasearch';
 import { type CallContext, mapAlgoliaError, PROVIDER, timeoutError } from './errors';
+import { ALGOLIA_FIELDS_ATTRIBUTE, combineAlgoliaFilters, toAlgoliaFilterUnion } from './filter';
 import {
   compareForSort,
   fromHit,

@@ -1,4 +1,5 @@
-import { ALGOLIA_FIELDS_ATTRIBUTE, getField, type SortSpec } from '@fraiseql/core';
+import { getField, type SortSpec } from '@fraiseql/core';
+import { ALGOLIA_FIELDS_ATTRIBUTE } from './filter';
 
 /**
  * How documents are stored in Algolia records, and how sorting maps onto replicas.

@@ -18,8 +18,6 @@ import {
   type SearchProvider,
   type SearchQuery,
   type SearchResult,
-  toMeilisearchFilter,
-  toMeilisearchSort,
 } from '@fraiseql/core';
 import {
   type Filter as EngineFilter,
@@ -30,6 +28,7 @@ import {
   type Task,
 } from 'meilisearch';
 import { mapClientError, PROVIDER, taskFailure, taskFailureReason } from './errors';
+import { toMeilisearchFilter, toMeilisearchSort } from './filter';
 import { decodeDocumentId, encodeDocumentId, MAX_ENGINE_ID_BYTES } from './ids';
 
 export interface MeilisearchSearchOptions extends SearchCommonOptions {

@@ -1,5 +1,5 @@
-import { postgresJsonPath, postgresSortKeys } from '@fraiseql/core';
 import { qualifiedName, quoteIdent, type SqlExecutor } from '@fraiseql/postgres';
+import { postgresJsonPath, postgresSortKeys } from './filter.ts';
 import { fitIdent, regconfigLiteral, shortHash } from './names.ts';
 import type { ManagedIndexConfig, Weight } from './types.ts';
 

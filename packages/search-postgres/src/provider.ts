@@ -13,15 +13,11 @@ import {
   type NormalizedFilter,
   normalizeFilter,
   parseSort,
-  postgresJsonPath,
-  postgresSortKeys,
-  postgresTextPath,
   type SearchHit,
   type SearchProvider,
   type SearchQuery,
   type SearchResult,
   type SortSpec,
-  toPostgresFilter,
 } from '@fraiseql/core';
 import {
   assertIdentifier,
@@ -34,6 +30,7 @@ import {
   sqlState,
 } from '@fraiseql/postgres';
 import { type AttachPlan, attachedDocExpression, attachTable, planAttach } from './attach.ts';
+import { postgresJsonPath, postgresSortKeys, postgresTextPath, toPostgresFilter } from './filter.ts';
 import { alterManagedTable, createManagedTable } from './managed.ts';
 import { CATALOG_TABLE, LANGUAGE_NAME, tableNameFor } from './names.ts';
 import { LAST_WORD_PLACEHOLDER, splitQuery } from './query-text.ts';

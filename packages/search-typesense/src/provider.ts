@@ -19,12 +19,6 @@ import {
   type SearchProvider,
   type SearchQuery,
   type SearchResult,
-  TYPESENSE_FIELDS_FIELD,
-  TYPESENSE_HIDDEN_FIELDS,
-  toTypesenseFilter,
-  toTypesenseSort,
-  typesenseFieldToken,
-  typesenseHiddenValues,
 } from '@fraiseql/core';
 import { Client, type ConfigurationOptions } from 'typesense';
 import {
@@ -35,6 +29,14 @@ import {
   serverMessage,
   withDeadline,
 } from './errors';
+import {
+  TYPESENSE_FIELDS_FIELD,
+  TYPESENSE_HIDDEN_FIELDS,
+  toTypesenseFilter,
+  toTypesenseSort,
+  typesenseFieldToken,
+  typesenseHiddenValues,
+} from './filter';
 import {
   type CollectionInfo,
   collectionInfo,

@@ -1,11 +1,5 @@
-import {
-  ErrorCode,
-  type IndexConfig,
-  IntegrationError,
-  isValidFieldName,
-  TYPESENSE_FIELDS_FIELD,
-  TYPESENSE_VALUES_FIELD,
-} from '@fraiseql/core';
+import { ErrorCode, type IndexConfig, IntegrationError, isValidFieldName } from '@fraiseql/core';
+import { TYPESENSE_FIELDS_FIELD, TYPESENSE_VALUES_FIELD } from './filter';
 
 /** One field of a Typesense collection schema (https://typesense.org/docs/latest/api/collections.html). */
 export interface TypesenseFieldSchema {

@@ -1,6 +1,6 @@
+import { normalizeFilter, parseSort } from '@fraiseql/core';
 import { describe, expect, it } from 'vitest';
-import { normalizeFilter, parseSort } from '../src/filter.ts';
-import { quoteMeilisearchValue, toMeilisearchFilter, toMeilisearchSort } from '../src/filter-meilisearch.ts';
+import { quoteMeilisearchValue, toMeilisearchFilter, toMeilisearchSort } from '../src/filter.ts';
 
 const tr = (filter: unknown) => toMeilisearchFilter(normalizeFilter(filter));
 

@@ -1,4 +1,4 @@
-import type { NormalizedFilter, NormalizedLeaf, SortSpec } from './filter';
+import type { NormalizedFilter, NormalizedLeaf, SortSpec } from '@fraiseql/core';
 
 /**
  * Translation of the portable filter into Meilisearch's filter expression syntax

@@ -1,5 +1,5 @@
-import { ErrorCode, IntegrationError } from './errors';
-import type { NormalizedFilter, NormalizedLeaf } from './filter';
+import type { NormalizedFilter, NormalizedLeaf } from '@fraiseql/core';
+import { ErrorCode, IntegrationError } from '@fraiseql/core';
 
 /**
  * Translation of the portable filter into Algolia's `filters` syntax

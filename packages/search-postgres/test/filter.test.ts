@@ -1,13 +1,12 @@
+import { isIntegrationError, type NormalizedFilter, normalizeFilter, parseSort } from '@fraiseql/core';
 import { describe, expect, it } from 'vitest';
-import { isIntegrationError } from '../src/errors.ts';
-import { type NormalizedFilter, normalizeFilter, parseSort } from '../src/filter.ts';
 import {
   postgresJsonPath,
   postgresSortKeys,
   postgresTextPath,
   toPostgresFilter,
   toPostgresSort,
-} from '../src/filter-postgres.ts';
+} from '../src/filter.ts';
 
 const tr = (filter: unknown, paramOffset = 0) =>
   toPostgresFilter(normalizeFilter(filter), { doc: 'd.doc', paramOffset });

@@ -1,14 +1,12 @@
+import { type Filter, isIntegrationError, normalizeFilter } from '@fraiseql/core';
 import { describe, expect, it } from 'vitest';
 import {
   combineAlgoliaFilters,
-  type Filter,
   formatAlgoliaNumber,
-  isIntegrationError,
-  normalizeFilter,
   quoteAlgoliaValue,
   toAlgoliaFilters,
   toAlgoliaFilterUnion,
-} from '../src/index.ts';
+} from '../src/filter.ts';
 
 const one = (f: Filter) => toAlgoliaFilters(normalizeFilter(f));
 const union = (f: Filter) => toAlgoliaFilterUnion(normalizeFilter(f));

@@ -1,10 +1,6 @@
+import { type Filter, isIntegrationError, matchesFilter, normalizeFilter, parseSort } from '@fraiseql/core';
 import { describe, expect, it } from 'vitest';
 import {
-  type Filter,
-  isIntegrationError,
-  matchesFilter,
-  normalizeFilter,
-  parseSort,
   quoteTypesenseValue,
   TYPESENSE_FIELDS_FIELD,
   TYPESENSE_VALUES_FIELD,
@@ -13,7 +9,7 @@ import {
   typesenseFieldToken,
   typesenseHiddenValues,
   typesenseValueToken,
-} from '../src/index.ts';
+} from '../src/filter.ts';
 
 const TRICKY = 'O\'Reilly "q": `tick` [a, b] && (c || d) \\';
 const docs: Record<string, Record<string, unknown>> = {

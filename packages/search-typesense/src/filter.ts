@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, IntegrationError } from './errors';
-import type { NormalizedFilter, NormalizedLeaf, SortSpec } from './filter';
+import type { NormalizedFilter, NormalizedLeaf, SortSpec } from '@fraiseql/core';
+import { ErrorCode, IntegrationError } from '@fraiseql/core';
 
 /**
  * Translation of the portable filter into Typesense's `filter_by` syntax

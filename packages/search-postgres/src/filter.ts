@@ -1,5 +1,11 @@
-import { ErrorCode, IntegrationError } from './errors';
-import { isValidFieldName, type NormalizedFilter, type NormalizedLeaf, type SortSpec } from './filter';
+import {
+  ErrorCode,
+  IntegrationError,
+  isValidFieldName,
+  type NormalizedFilter,
+  type NormalizedLeaf,
+  type SortSpec,
+} from '@fraiseql/core';
 
 /**
  * Translation of the portable filter into a PostgreSQL condition over a `jsonb` document
