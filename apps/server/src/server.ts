@@ -7,6 +7,7 @@ import {
   ErrorCode,
   IntegrationError,
   type IntegrationService,
+  positiveIntOption,
   type QueueProvider,
   redactSecrets,
   type SearchProvider,
@@ -124,17 +125,6 @@ function refuseUnprotectedHost(host: string, token: string | undefined): void {
   }
 }
 
-function positiveInt(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw IntegrationError.configuration(
-      ErrorCode.InvalidConfiguration,
-      `[server] ${name} must be a positive integer, got ${value}`,
-    );
-  }
-  return value;
-}
-
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 const BEARER = /^Bearer[ \t]+(.*\S)[ \t]*$/i;
 
@@ -234,11 +224,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   }
   const token = resolveToken(opts);
   if (opts.host !== undefined) refuseUnprotectedHost(opts.host, token);
-  const bodyLimit = positiveInt(opts.bodyLimitBytes, 'bodyLimitBytes', DEFAULT_BODY_LIMIT_BYTES);
-  const documentsLimit = positiveInt(
+  const bodyLimit = positiveIntOption(
+    opts.bodyLimitBytes,
+    'bodyLimitBytes',
+    DEFAULT_BODY_LIMIT_BYTES,
+    'server',
+  );
+  const documentsLimit = positiveIntOption(
     opts.documentsBodyLimitBytes,
     'documentsBodyLimitBytes',
     DEFAULT_DOCUMENTS_BODY_LIMIT_BYTES,
+    'server',
   );
   const log = opts.logger;
   const service = integrations.service;

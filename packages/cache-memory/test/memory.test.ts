@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryCache, MemoryCache } from '../src/index.ts';
+import { createMemoryCache, MemoryCache } from '../src/provider.ts';
 
 const bytes = (n: number) => new Uint8Array(n).fill(7);
 

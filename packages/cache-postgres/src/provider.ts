@@ -11,6 +11,7 @@ import {
   globToLike,
   IntegrationError,
   isIntegrationError,
+  probeWithTimeout,
   resolveTtl,
   SingleFlight,
   toJson,
@@ -149,15 +150,6 @@ function view(bytes: Uint8Array): Uint8Array {
   return bytes.constructor === Uint8Array
     ? bytes
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function withTimeout(probe: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
 }
 
 class PostgresCache implements PostgresCacheProvider {
@@ -398,7 +390,7 @@ class PostgresCache implements PostgresCacheProvider {
       () => true,
       () => false,
     );
-    return withTimeout(probe, this.#s.healthCheckTimeoutMs);
+    return probeWithTimeout(probe, this.#s.healthCheckTimeoutMs);
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ErrorCode, IntegrationError, redactSecrets } from '@fraiseql/core';
+import { ErrorCode, IntegrationError, redactSecrets, urlSecrets } from '@fraiseql/core';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
 /** The default server when neither `url`, `cluster` nodes nor `client` is given. */
@@ -72,16 +72,6 @@ export function parseNode(spec: string): ParsedNode {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw configError(`invalid port in cluster node "${text}"`);
   return { host: (m[1] ?? m[2])!, port, tls: false };
-}
-
-/** The password of a redis:// URL (raw and decoded), to scrub from messages. */
-export function urlSecrets(url: string): string[] {
-  try {
-    const u = new URL(url);
-    return u.password ? [u.password, decodeURIComponent(u.password)] : [];
-  } catch {
-    return [];
-  }
 }
 
 function assertNoKeyPrefix(opts: { keyPrefix?: string } | undefined, where: string): void {

@@ -14,11 +14,14 @@ import {
   isLiteralGlob,
   MAX_KEY_BYTES,
   networkErrorCode,
+  numberOption,
   parseGlob,
+  positiveOption,
   resolveTtl,
   SingleFlight,
   toJson,
   toOwnedBuffer,
+  withTimeout,
 } from '@fraiseql/core';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { type ConnectionSettings, createOwnedClient } from './connection';
@@ -136,31 +139,6 @@ function redisLiteral(text: string): string {
 /** A plain Uint8Array over the reply's bytes (no copy). */
 function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function positive(value: unknown, name: string, fallback: number, integer = false): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value <= 0 ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw IntegrationError.configuration(
-      ErrorCode.InvalidConfiguration,
-      `[redis] ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 interface Settings {
@@ -649,17 +627,20 @@ export async function createRedisCache(opts: RedisCacheOptions = {}): Promise<Re
       opts.defaultTtlMs === undefined
         ? DEFAULT_TTL_MS
         : Math.min(assertTtl(opts.defaultTtlMs, 'defaultTtlMs'), MAX_TTL_MS),
-    maxValueBytes: positive(opts.maxValueBytes, 'maxValueBytes', DEFAULT_MAX_VALUE_BYTES, true),
-    healthCheckTimeoutMs: positive(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2000),
-    scanCount: positive(opts.scanCount, 'scanCount', 1000, true),
+    maxValueBytes: numberOption(opts.maxValueBytes, 'maxValueBytes', DEFAULT_MAX_VALUE_BYTES, {
+      provider: 'redis',
+      integer: true,
+    }),
+    healthCheckTimeoutMs: positiveOption(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2000, 'redis'),
+    scanCount: numberOption(opts.scanCount, 'scanCount', 1000, { provider: 'redis', integer: true }),
   };
   if (typeof settings.prefix !== 'string') {
     throw IntegrationError.configuration(ErrorCode.InvalidConfiguration, '[redis] prefix must be a string');
   }
   const connection: ConnectionSettings = {
-    connectTimeoutMs: positive(opts.connectTimeoutMs, 'connectTimeoutMs', 5000),
-    commandTimeoutMs: positive(opts.commandTimeoutMs, 'commandTimeoutMs', 5000),
-    maxReconnectDelayMs: positive(opts.maxReconnectDelayMs, 'maxReconnectDelayMs', 2000),
+    connectTimeoutMs: positiveOption(opts.connectTimeoutMs, 'connectTimeoutMs', 5000, 'redis'),
+    commandTimeoutMs: positiveOption(opts.commandTimeoutMs, 'commandTimeoutMs', 5000, 'redis'),
+    maxReconnectDelayMs: positiveOption(opts.maxReconnectDelayMs, 'maxReconnectDelayMs', 2000, 'redis'),
   };
   if (opts.redisOptions) connection.redisOptions = opts.redisOptions;
   if (opts.clusterOptions) connection.clusterOptions = opts.clusterOptions;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { redactSecrets } from '@fraiseql/core';
+import { probeWithTimeout, redactSecrets, urlSecrets } from '@fraiseql/core';
 import pg, {
   type ClientBase,
   type CustomTypesConfig,
@@ -21,7 +21,7 @@ import type {
   SqlExecutor,
   Unlisten,
 } from './types.ts';
-import { DEFAULT_HEALTH_TIMEOUT_MS, deliver, parseInt8, Serial, withTimeout } from './util.ts';
+import { DEFAULT_HEALTH_TIMEOUT_MS, deliver, parseInt8, Serial } from './util.ts';
 
 const INT8_OID = 20;
 
@@ -50,22 +50,6 @@ export const DEFAULT_POOL_OPTIONS = {
 interface Redaction {
   secrets: string[];
   target: string;
-}
-
-function urlSecrets(url: string): string[] {
-  try {
-    const password = new URL(url).password;
-    if (!password) return [];
-    let decoded = password;
-    try {
-      decoded = decodeURIComponent(password);
-    } catch {
-      // keep the raw form only
-    }
-    return [password, decoded];
-  } catch {
-    return [];
-  }
 }
 
 function poolTarget(pool: Pool): string {
@@ -476,7 +460,7 @@ class PgSqlClient implements SqlClient {
       () => true,
       () => false,
     );
-    return withTimeout(probe, timeoutMs);
+    return probeWithTimeout(probe, timeoutMs);
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import { ErrorCode, IntegrationError } from '@fraiseql/core';
+import { ErrorCode, IntegrationError, probeWithTimeout } from '@fraiseql/core';
 import { acquireDirLock } from './dir-lock.ts';
 import { postgresError, sqlState, toIntegrationError } from './errors.ts';
 import { assertChannel, quoteChannel } from './identifiers.ts';
@@ -13,7 +13,7 @@ import type {
   SqlExecutor,
   Unlisten,
 } from './types.ts';
-import { DEFAULT_HEALTH_TIMEOUT_MS, deliver, Serial, type TxScope, txScope, withTimeout } from './util.ts';
+import { DEFAULT_HEALTH_TIMEOUT_MS, deliver, Serial, type TxScope, txScope } from './util.ts';
 
 function toResult<R>(r: {
   rows: unknown[];
@@ -213,7 +213,7 @@ class PgliteSqlClient implements SqlClient {
       () => true,
       () => false,
     );
-    return withTimeout(probe, timeoutMs);
+    return probeWithTimeout(probe, timeoutMs);
   }
 
   close(): Promise<void> {

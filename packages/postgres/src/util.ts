@@ -44,19 +44,6 @@ export class Serial {
   }
 }
 
-/** Resolves `false` after `ms` unless `probe` settles first; the timer never outlives the race. */
-export async function withTimeout(probe: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([probe, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** `int8` as a number when exact, else a bigint — PGlite's own rule, applied to `pg` too. */
 export function parseInt8(text: string): number | bigint {
   const n = Number(text);

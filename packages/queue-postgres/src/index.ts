@@ -1,4 +1,9 @@
-export type { PostgresEnqueueOptions, PostgresQueueOptions } from './queue';
-export { createPostgresQueue, PostgresQueue } from './queue';
+export type {
+  PostgresEnqueueOptions,
+  PostgresQueue,
+  PostgresQueue as PostgresQueueProvider,
+  PostgresQueueOptions,
+} from './queue';
+export { createPostgresQueue } from './queue';
 export { type QueueTables, queueMigrations, queueTables } from './schema';
-export { PostgresWorker } from './worker';
+export type { PostgresWorker } from './worker';

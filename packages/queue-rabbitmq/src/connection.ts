@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IntegrationError } from '@fraiseql/core';
+import { withTimeout } from '@fraiseql/core';
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Options } from 'amqplib';
 import { amqpCode, rabbitError, timedOut, unavailable } from './errors';
 import { connectUrl, type ResolvedRabbitOptions } from './options';
@@ -28,15 +29,6 @@ interface OpChannel {
 type PublishOutcome = 'ok' | 'returned' | 'lost' | 'nacked';
 
 const noop = () => {};
-
-/** `promise`, or a rejection with `onTimeout()` after `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms));
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Owns the AMQP connection: the first connect, reconnects with capped exponential backoff after

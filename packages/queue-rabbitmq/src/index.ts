@@ -3,7 +3,7 @@ import { RabbitQueueProvider } from './provider';
 
 export type { Envelope } from './envelope';
 export type { RabbitQueueOptions } from './options';
-export { RabbitQueueProvider } from './provider';
+export type { RabbitQueueProvider } from './provider';
 export {
   delayTolerance,
   MAX_PRIORITY_LEVEL,
@@ -13,7 +13,7 @@ export {
   queueNames,
   RUNGS_MS,
 } from './topology';
-export { RabbitWorker } from './worker';
+export type { RabbitWorker } from './worker';
 
 /**
  * A QueueProvider on RabbitMQ (amqplib): durable queues, persistent messages, publisher

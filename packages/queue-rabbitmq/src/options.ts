@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_JOB_BYTES,
   ErrorCode,
   IntegrationError,
+  positiveOption,
   type QueueCommonOptions,
   redactSecrets,
 } from '@fraiseql/core';
@@ -74,14 +75,6 @@ function invalid(message: string): IntegrationError {
   return IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[rabbitmq] ${message}`);
 }
 
-function positive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalid(`${name} must be a positive number of milliseconds, got ${String(value)}`);
-  }
-  return value;
-}
-
 /**
  * Validates the factory options. A rate limit is refused (IN005): RabbitMQ has no shared counter
  * to enforce "at most N starts per second across workers", and a per-process limit would quietly
@@ -122,7 +115,13 @@ export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions 
       );
     }
   }
-  const visibilityTimeoutMs = positive(opts.visibilityTimeoutMs, 'visibilityTimeoutMs', 30_000);
+  const visibilityTimeoutMs = positiveOption(
+    opts.visibilityTimeoutMs,
+    'visibilityTimeoutMs',
+    30_000,
+    'rabbitmq',
+    'milliseconds',
+  );
   const maxJobBytes = opts.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES;
   if (!Number.isInteger(maxJobBytes) || maxJobBytes <= 0) {
     throw invalid(`maxJobBytes must be a positive integer, got ${String(maxJobBytes)}`);
@@ -133,22 +132,52 @@ export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions 
   } catch (err) {
     throw invalid((err as Error).message);
   }
-  const reconnectInitialDelayMs = positive(opts.reconnectInitialDelayMs, 'reconnectInitialDelayMs', 100);
+  const reconnectInitialDelayMs = positiveOption(
+    opts.reconnectInitialDelayMs,
+    'reconnectInitialDelayMs',
+    100,
+    'rabbitmq',
+    'milliseconds',
+  );
   return {
     url: opts.url,
     safeUrl: redactSecrets(opts.url),
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     prefix,
-    operationTimeoutMs: positive(opts.operationTimeoutMs, 'operationTimeoutMs', 10_000),
-    connectTimeoutMs: positive(opts.connectTimeoutMs, 'connectTimeoutMs', 10_000),
+    operationTimeoutMs: positiveOption(
+      opts.operationTimeoutMs,
+      'operationTimeoutMs',
+      10_000,
+      'rabbitmq',
+      'milliseconds',
+    ),
+    connectTimeoutMs: positiveOption(
+      opts.connectTimeoutMs,
+      'connectTimeoutMs',
+      10_000,
+      'rabbitmq',
+      'milliseconds',
+    ),
     reconnectInitialDelayMs,
     reconnectMaxDelayMs: Math.max(
       reconnectInitialDelayMs,
-      positive(opts.reconnectMaxDelayMs, 'reconnectMaxDelayMs', 5_000),
+      positiveOption(opts.reconnectMaxDelayMs, 'reconnectMaxDelayMs', 5_000, 'rabbitmq', 'milliseconds'),
     ),
     maxJobBytes,
-    shutdownTimeoutMs: positive(opts.shutdownTimeoutMs, 'shutdownTimeoutMs', 30_000),
-    healthCheckTimeoutMs: positive(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2_000),
+    shutdownTimeoutMs: positiveOption(
+      opts.shutdownTimeoutMs,
+      'shutdownTimeoutMs',
+      30_000,
+      'rabbitmq',
+      'milliseconds',
+    ),
+    healthCheckTimeoutMs: positiveOption(
+      opts.healthCheckTimeoutMs,
+      'healthCheckTimeoutMs',
+      2_000,
+      'rabbitmq',
+      'milliseconds',
+    ),
     connectionName:
       typeof opts.connectionName === 'string' && opts.connectionName.length > 0
         ? opts.connectionName

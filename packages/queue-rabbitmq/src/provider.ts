@@ -14,9 +14,10 @@ import {
   resolveQueueOptions,
   toJson,
   type WorkerOptions,
+  withTimeout,
 } from '@fraiseql/core';
 import type { Channel, ConsumeMessage, GetMessage, Options } from 'amqplib';
-import { RabbitConnection, withTimeout } from './connection';
+import { RabbitConnection } from './connection';
 import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
 import { PROVIDER, rabbitError, unavailable, unsupported } from './errors';
 import type { ResolvedRabbitOptions } from './options';

@@ -10,9 +10,9 @@ import {
   retryBackoffMs,
   type Worker,
   type WorkerEvent,
+  withTimeout,
 } from '@fraiseql/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { withTimeout } from './connection';
 import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
 import { rabbitError } from './errors';
 import { LOCAL_WAIT_MS } from './topology';

@@ -7,7 +7,7 @@ export {
   createRedisQueue,
   DEFAULT_PREFIX,
   type RedisQueueOptions,
-  RedisQueueProvider,
+  type RedisQueueProvider,
   type RetentionOptions,
 } from './provider';
-export { RedisWorker } from './worker';
+export type { RedisWorker } from './worker';

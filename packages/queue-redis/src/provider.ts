@@ -18,9 +18,12 @@ import {
   DEFAULT_MAX_JOB_BYTES,
   ErrorCode,
   IntegrationError,
+  numberOption,
   redactSecrets,
   resolveQueueOptions,
+  timeoutError,
   toJson,
+  withTimeout,
 } from '@fraiseql/core';
 import { Queue as BullQueue, type JobType, type KeepJobs } from 'bullmq';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -135,28 +138,6 @@ function keep(opt: RetentionOptions | undefined, fallback: RetentionOptions, wha
   return maxCount === undefined ? { age } : { age, count: maxCount };
 }
 
-function positive(value: number | undefined, fallback: number, what: string, min = 1): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw configError(`${what} must be a number of at least ${min}`);
-  }
-  return value;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new Error(`${what} timed out after ${ms} ms`) as Error & { code: string };
-        err.code = 'ETIMEDOUT';
-        reject(err);
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * QueueProvider on BullMQ. BullMQ does storage, locks, stalled-job recovery, priorities, delays,
  * retries and pause; this class maps the contract onto it and keeps every queue readable by
@@ -203,13 +184,25 @@ export class RedisQueueProvider implements QueueProvider {
     }
     this.prefix = prefix;
     if (opts.client && opts.url !== undefined) throw configError('give either url or client, not both');
-    this.#maxJobBytes = positive(opts.maxJobBytes, DEFAULT_MAX_JOB_BYTES, 'maxJobBytes');
-    this.#closeTimeoutMs = positive(opts.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
+    this.#maxJobBytes = numberOption(opts.maxJobBytes, 'maxJobBytes', DEFAULT_MAX_JOB_BYTES, {
+      provider: PROVIDER,
+      min: 1,
+    });
+    this.#closeTimeoutMs = numberOption(opts.closeTimeoutMs, 'closeTimeoutMs', 30_000, {
+      provider: PROVIDER,
+      min: 0,
+    });
     this.#visibilityTimeoutMs = Math.round(
-      positive(opts.visibilityTimeoutMs, 30_000, 'visibilityTimeoutMs', 200),
+      numberOption(opts.visibilityTimeoutMs, 'visibilityTimeoutMs', 30_000, { provider: PROVIDER, min: 200 }),
     );
-    this.#healthCheckTimeoutMs = positive(opts.healthCheckTimeoutMs, 2_000, 'healthCheckTimeoutMs');
-    this.#connectTimeoutMs = positive(opts.connectTimeoutMs, 10_000, 'connectTimeoutMs');
+    this.#healthCheckTimeoutMs = numberOption(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2_000, {
+      provider: PROVIDER,
+      min: 1,
+    });
+    this.#connectTimeoutMs = numberOption(opts.connectTimeoutMs, 'connectTimeoutMs', 10_000, {
+      provider: PROVIDER,
+      min: 1,
+    });
     const concurrency = opts.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
       throw configError('concurrency must be an integer from 1 to 1000');
@@ -272,9 +265,13 @@ export class RedisQueueProvider implements QueueProvider {
       : 'the given client';
     try {
       if (this.#client.status === 'wait') {
-        await withTimeout(this.#client.connect(), this.#connectTimeoutMs, `connecting to ${where}`);
+        await withTimeout(this.#client.connect(), this.#connectTimeoutMs, () =>
+          timeoutError(`connecting to ${where}`, this.#connectTimeoutMs),
+        );
       }
-      await withTimeout(this.#client.ping(), this.#connectTimeoutMs, `PING to ${where}`);
+      await withTimeout(this.#client.ping(), this.#connectTimeoutMs, () =>
+        timeoutError(`PING to ${where}`, this.#connectTimeoutMs),
+      );
     } catch (err) {
       if (this.#ownsClient) this.#client.disconnect();
       throw redisError(err, `cannot connect to ${where}`, this.#secrets);
@@ -612,7 +609,9 @@ export class RedisQueueProvider implements QueueProvider {
   async healthCheck(): Promise<boolean> {
     if (this.#closed) return false;
     try {
-      const reply = await withTimeout(this.#client.ping(), this.#healthCheckTimeoutMs, 'PING');
+      const reply = await withTimeout(this.#client.ping(), this.#healthCheckTimeoutMs, () =>
+        timeoutError('PING', this.#healthCheckTimeoutMs),
+      );
       return reply === 'PONG';
     } catch {
       return false;

@@ -11,6 +11,7 @@ import {
   MAX_SEARCH_LIMIT,
   normalizeFilter,
   parseSort,
+  positiveOption,
   type SearchCommonOptions,
   type SearchHit,
   type SearchProvider,
@@ -125,14 +126,6 @@ function parseHost(raw: string): {
   if (u.pathname !== '/' || u.search)
     throw invalidConfig(`[algolia] a host cannot carry a path: ${JSON.stringify(raw)}`);
   return { url: u.hostname, ...(u.port ? { port: Number(u.port) } : {}), protocol, accept: 'readWrite' };
-}
-
-function positive(value: unknown, name: string, dflt: number): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidConfig(`[algolia] ${name} must be a positive number of milliseconds`);
-  }
-  return value;
 }
 
 function fieldList(value: unknown, name: string, required: boolean): string[] {
@@ -254,9 +247,21 @@ class AlgoliaSearch implements AlgoliaSearchProvider {
       throw IntegrationError.configuration(ErrorCode.MissingConfiguration, '[algolia] apiKey is required');
     }
     this.apiKey = opts.apiKey;
-    this.timeoutMs = positive(opts.timeoutMs, 'timeoutMs', DEFAULT_TIMEOUT_MS);
-    this.taskTimeoutMs = positive(opts.taskTimeoutMs, 'taskTimeoutMs', DEFAULT_TASK_TIMEOUT_MS);
-    this.batchSize = Math.floor(positive(opts.batchSize, 'batchSize', DEFAULT_BATCH_SIZE));
+    this.timeoutMs = positiveOption(
+      opts.timeoutMs,
+      'timeoutMs',
+      DEFAULT_TIMEOUT_MS,
+      'algolia',
+      'milliseconds',
+    );
+    this.taskTimeoutMs = positiveOption(
+      opts.taskTimeoutMs,
+      'taskTimeoutMs',
+      DEFAULT_TASK_TIMEOUT_MS,
+      'algolia',
+      'milliseconds',
+    );
+    this.batchSize = Math.floor(positiveOption(opts.batchSize, 'batchSize', DEFAULT_BATCH_SIZE, 'algolia'));
     if (opts.hosts !== undefined && (!Array.isArray(opts.hosts) || opts.hosts.length === 0)) {
       throw invalidConfig('[algolia] hosts must be a non-empty array');
     }

@@ -1,2 +1,3 @@
 export { decodeDocumentId, encodeDocumentId } from './ids';
-export { createMeilisearchSearch, MeilisearchSearch, type MeilisearchSearchOptions } from './provider';
+export type { MeilisearchSearch, MeilisearchSearch as MeilisearchSearchProvider } from './provider';
+export { createMeilisearchSearch, type MeilisearchSearchOptions } from './provider';

@@ -1,14 +1,14 @@
-export { CATALOG_TABLE, tableNameFor } from './names.ts';
 export {
-  createPostgresSearch,
   DEFAULT_BATCH_SIZE,
   DEFAULT_LANGUAGE,
   DEFAULT_MAX_FACET_VALUES,
   DEFAULT_SEARCH_SCHEMA,
   HIGHLIGHT_WHOLE_FIELD_MAX_CHARS,
   MAX_ID_BYTES,
-  PostgresSearchProvider,
-} from './provider.ts';
+} from './constants.ts';
+export { createPostgresSearch } from './create.ts';
+export { CATALOG_TABLE, tableNameFor } from './names.ts';
+export type { PostgresSearchProvider } from './provider.ts';
 export { LAST_WORD_PLACEHOLDER, type SplitQuery, splitQuery } from './query-text.ts';
 export type {
   AttachedIndexConfig,

@@ -26,13 +26,14 @@ export interface NumberOptionRules {
 function describe(rules: NumberOptionRules): string {
   const kind = rules.integer ? 'integer' : 'number';
   const unit = rules.unit ? ` of ${rules.unit}` : '';
-  if (rules.min === undefined) {
+  if (rules.min === undefined || (rules.integer && rules.min === 1 && rules.max === undefined)) {
     const upper = rules.max === undefined ? '' : ` of at most ${rules.max}`;
     return `a positive ${kind}${unit}${upper}`;
   }
-  if (rules.max !== undefined) return `an ${kind}${unit} from ${rules.min} to ${rules.max}`;
+  if (rules.max !== undefined)
+    return `${rules.integer ? 'an' : 'a'} ${kind}${unit} from ${rules.min} to ${rules.max}`;
   if (rules.min === 0) return `a non-negative ${kind}${unit}`;
-  return `a ${kind}${unit} of at least ${rules.min}`;
+  return `${rules.integer ? 'an' : 'a'} ${kind}${unit} of at least ${rules.min}`;
 }
 
 /**

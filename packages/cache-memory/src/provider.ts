@@ -1,0 +1,251 @@
+import {
+  assertCacheKey,
+  assertTtl,
+  type CacheCommonOptions,
+  type CacheProvider,
+  ErrorCode,
+  fromJson,
+  type GetOrSetOptions,
+  getOrSetWith,
+  globLiteralPrefix,
+  globToRegExp,
+  IntegrationError,
+  positiveIntOption,
+  resolveTtl,
+  SingleFlight,
+  toBytes,
+  toJson,
+} from '@fraiseql/core';
+import { LRUCache } from 'lru-cache';
+
+export interface MemoryCacheOptions extends CacheCommonOptions {
+  /** Most entries kept; the least recently used is evicted beyond it. Default 10_000. */
+  maxEntries?: number;
+  /** Optional bound on the bytes of keys + values; LRU eviction keeps the total under it. Default: none. */
+  maxSizeBytes?: number;
+  /**
+   * How often expired entries are swept out in one pass (one timer for the whole cache, not one
+   * per entry; reads never see an expired entry either way). Default 60_000; 0 disables the sweep.
+   */
+  purgeIntervalMs?: number;
+  /** Clock in ms for TTLs, for tests. Default `performance`. */
+  clock?: { now(): number };
+}
+
+/**
+ * Strings (and JSON written by `setJson`) are kept as strings, bytes as a private copy: a JSON
+ * round trip then costs one parse, not an encode + decode on top.
+ */
+type Stored = string | Uint8Array;
+
+const encoder = new TextEncoder();
+const INTEGER = /^-?\d+$/;
+const DEFAULT_TTL_MS = 3_600_000;
+
+function sizeOf(value: Stored, key: string): number {
+  const v = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.byteLength;
+  return v + key.length * 2 + 48; // key as UTF-16 + a rough per-entry overhead, so tiny entries are not free
+}
+
+/** An in-process cache on lru-cache: O(1) operations, bounded by entries and optionally bytes. */
+export class MemoryCache implements CacheProvider {
+  readonly name = 'memory';
+  readonly #lru: LRUCache<string, Stored>;
+  readonly #prefix: string;
+  readonly #defaultTtlMs: number;
+  readonly #maxValueBytes: number;
+  readonly #flight = new SingleFlight<string>();
+  #sweep: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(opts: MemoryCacheOptions = {}) {
+    const max = positiveIntOption(opts.maxEntries, 'maxEntries', 10_000, 'cache-memory');
+    const maxSize = positiveIntOption(opts.maxSizeBytes, 'maxSizeBytes', undefined, 'cache-memory');
+    this.#prefix = opts.prefix ?? '';
+    this.#defaultTtlMs =
+      opts.defaultTtlMs === undefined ? DEFAULT_TTL_MS : assertTtl(opts.defaultTtlMs, 'defaultTtlMs');
+    this.#maxValueBytes = Math.min(
+      opts.maxValueBytes ?? Number.POSITIVE_INFINITY,
+      maxSize ?? Number.POSITIVE_INFINITY,
+    );
+    this.#lru = new LRUCache<string, Stored>({
+      max,
+      ...(maxSize ? { maxSize, sizeCalculation: sizeOf } : {}),
+      ttl: this.#defaultTtlMs,
+      ttlAutopurge: false,
+      allowStale: false,
+      updateAgeOnGet: false,
+      updateAgeOnHas: false,
+      // Read the clock on every check: with lru-cache's default 1 ms cache of "now", a loaded
+      // event loop sees a stale clock and reports a TTL longer than the one that was set.
+      ttlResolution: 0,
+      ...(opts.clock ? { perf: opts.clock } : {}),
+    });
+    const every = opts.purgeIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.#sweep = setInterval(() => this.#lru.purgeStale(), every);
+      this.#sweep.unref();
+    }
+  }
+
+  #key(key: string): string {
+    assertCacheKey(key);
+    if (this.#closed)
+      throw new IntegrationError(ErrorCode.CacheConnectionFailed, '[cache-memory] the cache is closed', {
+        provider: this.name,
+      });
+    return this.#prefix + key;
+  }
+
+  #put(k: string, value: Stored, ttlMs: number): void {
+    const size = typeof value === 'string' ? value.length : value.byteLength;
+    if (size > this.#maxValueBytes / 3 && sizeOf(value, '') - 48 > this.#maxValueBytes) {
+      throw IntegrationError.invalidInput(
+        ErrorCode.CacheCapacityExceeded,
+        `[cache-memory] value of ${sizeOf(value, '') - 48} bytes exceeds the limit of ${this.#maxValueBytes}`,
+        'value',
+      );
+    }
+    this.#lru.set(k, value, { ttl: ttlMs });
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    const v = this.#lru.get(this.#key(key));
+    if (v === undefined) return null;
+    return typeof v === 'string' ? encoder.encode(v) : v.slice();
+  }
+
+  async set(key: string, value: Uint8Array | string, ttlMs?: number): Promise<void> {
+    const k = this.#key(key);
+    const ttl = resolveTtl(ttlMs, this.#defaultTtlMs);
+    // Copy bytes so a caller mutating its buffer later cannot change the cached value.
+    const stored = typeof value === 'string' ? value : toBytes(value).slice();
+    this.#put(k, stored, ttl);
+  }
+
+  async getJson<T>(key: string): Promise<T | null> {
+    const v = this.#lru.get(this.#key(key));
+    if (v === undefined) return null;
+    return fromJson<T>(v, key);
+  }
+
+  async setJson<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    const k = this.#key(key);
+    const ttl = resolveTtl(ttlMs, this.#defaultTtlMs);
+    this.#put(k, toJson(value, ErrorCode.CacheSerializationError, `Value of cache key "${key}"`), ttl);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const k = this.#key(key);
+    const live = this.#lru.has(k);
+    this.#lru.delete(k);
+    return live;
+  }
+
+  async deletePattern(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string') {
+      throw IntegrationError.invalidInput(
+        ErrorCode.InvalidCacheKey,
+        '[cache-memory] pattern must be a string',
+        'pattern',
+      );
+    }
+    if (this.#closed || pattern.length === 0) return 0;
+    const re = globToRegExp(pattern);
+    const literal = this.#prefix + globLiteralPrefix(pattern);
+    const plen = this.#prefix.length;
+    const matched: string[] = [];
+    for (const k of this.#lru.keys()) {
+      if (k.startsWith(literal) && re.test(k.slice(plen))) matched.push(k);
+    }
+    let deleted = 0;
+    for (const k of matched) {
+      if (this.#lru.has(k)) deleted++;
+      this.#lru.delete(k);
+    }
+    return deleted;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return this.#lru.has(this.#key(key));
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    const k = this.#key(key);
+    if (!this.#lru.has(k)) return null;
+    const remaining = this.#lru.getRemainingTTL(k);
+    // Floor, never above the TTL that was set (lru-cache's clock may lag by its 1 ms resolution).
+    return remaining > 0 && Number.isFinite(remaining) ? Math.max(1, Math.floor(remaining)) : null;
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    const k = this.#key(key);
+    const ttl = assertTtl(ttlMs);
+    const v = this.#lru.get(k);
+    if (v === undefined) return false;
+    this.#lru.set(k, v, { ttl });
+    return true;
+  }
+
+  async incr(key: string, delta = 1): Promise<number> {
+    const k = this.#key(key);
+    if (!Number.isSafeInteger(delta)) {
+      throw IntegrationError.invalidInput(
+        ErrorCode.CacheSerializationError,
+        `[cache-memory] incr delta must be an integer, got ${delta}`,
+        'delta',
+      );
+    }
+    const current = this.#lru.get(k);
+    if (current === undefined) {
+      this.#lru.set(k, String(delta), { ttl: this.#defaultTtlMs });
+      return delta;
+    }
+    const text = typeof current === 'string' ? current : Buffer.from(current).toString('utf8');
+    const n = INTEGER.test(text) ? Number(text) : Number.NaN;
+    const next = n + delta;
+    if (!Number.isSafeInteger(n) || !Number.isSafeInteger(next)) {
+      throw IntegrationError.invalidInput(
+        ErrorCode.CacheSerializationError,
+        `[cache-memory] value of "${key}" is not an integer (or the result overflows)`,
+        'key',
+      );
+    }
+    // noUpdateTTL: an existing counter keeps its remaining TTL.
+    this.#lru.set(k, String(next), { noUpdateTTL: true });
+    return next;
+  }
+
+  getOrSet<T>(key: string, load: () => Promise<T>, opts?: GetOrSetOptions): Promise<T> {
+    return getOrSetWith(this, this.#flight, key, load, opts);
+  }
+
+  /** Live entries (expired ones may still be counted until swept). */
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  /** Bytes accounted against `maxSizeBytes` (0 when no byte bound is set). */
+  get sizeBytes(): number {
+    return this.#lru.calculatedSize ?? 0;
+  }
+
+  async healthCheck(): Promise<boolean> {
+    return !this.#closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#lru.clear();
+  }
+}
+
+/** Creates an in-process cache (async like every factory; it does no I/O). */
+/** What `createMemoryCache` returns: the cache contract and the extras of this backend. */
+export type MemoryCacheProvider = CacheProvider & MemoryCache;
+
+export async function createMemoryCache(opts: MemoryCacheOptions = {}): Promise<MemoryCacheProvider> {
+  return new MemoryCache(opts);
+}
