@@ -310,7 +310,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
          WHERE id = $1 AND locked_by = $2 AND state = 'running'`,
         [job.id, workerId, outcome.reason],
       );
-      if (r.rowCount > 0) this.emit('failed', job, outcome.reason);
+      if (r.rowCount > 0) this.emit('failed', job, new Error(outcome.reason));
       return;
     }
     const delayMs =
@@ -322,7 +322,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
       [job.id, workerId, outcome.reason, delayMs],
     );
     if (r.rowCount > 0) {
-      this.emit('retrying', job, outcome.reason, delayMs);
+      this.emit('retrying', job, new Error(outcome.reason), delayMs);
       this.#wake(); // the retry may be due before the current sleep ends
     }
   }

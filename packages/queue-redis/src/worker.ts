@@ -129,6 +129,8 @@ export class RedisWorker implements Worker {
     this.bull.on('error', (err) => {
       this.emit('error', redisError(err, `worker of queue "${this.queue}"`));
     });
+    // BullMQ moved a job whose lock expired (its worker died or hung) back to wait.
+    this.bull.on('stalled', (jobId) => this.emit('stalled', String(jobId)));
   }
 
   /** Resolves once the worker's connections are up and it can take jobs (handy in tests and probes). */
