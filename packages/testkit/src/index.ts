@@ -1,4 +1,5 @@
 export * from './cache-suite';
+export * from './expect-error';
 export * from './fake-algolia';
 export * from './fake-meilisearch';
 export * from './fake-typesense';
