@@ -33,6 +33,7 @@ export type {
 export { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from './contracts/search';
 export * from './errors';
 export * from './filter';
+export * from './filter-expression';
 export * from './glob';
 export * from './integrations';
 export * from './kit';
