@@ -1,3 +1,4 @@
+import { AlgoliaHttpError } from './fake-algolia-errors';
 import {
   AlgoliaFilterSyntaxError,
   matchesAlgoliaFilter,
@@ -5,79 +6,23 @@ import {
   parseAlgoliaFilters,
   valuesAtPath,
 } from './fake-algolia-filters';
+import { DEFAULT_RANKING, stripModifier } from './fake-algolia-settings';
+import type { AlgoliaRecord, FakeAlgoliaIndex } from './fake-algolia-store';
+import {
+  highlightValue,
+  matchToken,
+  parseQuery,
+  texts,
+  tokens,
+  type WordMatchOptions,
+} from './fake-algolia-text';
 
 /**
- * The in-memory search engine behind the Algolia protocol double: indexes with settings,
- * standard replicas that mirror their primary's records and sort by their own `ranking`, word
- * matching over `searchableAttributes` (`prefixLast`/`prefixAll`/`prefixNone`, every query word
- * required, optional typo tolerance), `_highlightResult`, facet counts, `offset`/`length` and
+ * The search engine behind the Algolia protocol double: word matching over `searchableAttributes`
+ * (every query word required), filters, ranking by each index's `ranking` and `customRanking`
+ * (replicas sort by their own), `_highlightResult`, facet counts, `offset`/`length` and
  * `page`/`hitsPerPage` pagination capped by `paginationLimitedTo`.
  */
-
-/** An error the HTTP layer returns as Algolia's `{"message", "status"}` body. */
-export class AlgoliaHttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export type AlgoliaRecord = Record<string, unknown> & { objectID: string };
-
-export interface FakeAlgoliaIndex {
-  name: string;
-  settings: Record<string, unknown>;
-  /** Shared with the primary for a replica (replicas mirror their primary's records). */
-  records: Map<string, AlgoliaRecord>;
-  primary?: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export const DEFAULT_RANKING = [
-  'typo',
-  'geo',
-  'words',
-  'filters',
-  'proximity',
-  'attribute',
-  'exact',
-  'custom',
-];
-
-/** Settings the double understands; anything else is rejected like an unknown attribute. */
-const SETTING_KEYS = new Set([
-  'searchableAttributes',
-  'attributesForFaceting',
-  'unretrievableAttributes',
-  'attributesToRetrieve',
-  'ranking',
-  'customRanking',
-  'replicas',
-  'userData',
-  'hitsPerPage',
-  'paginationLimitedTo',
-  'maxValuesPerFacet',
-  'typoTolerance',
-  'minWordSizefor1Typo',
-  'minWordSizefor2Typos',
-  'queryType',
-  'removeWordsIfNoResults',
-  'ignorePlurals',
-  'removeStopWords',
-  'advancedSyntax',
-  'highlightPreTag',
-  'highlightPostTag',
-  'attributesToHighlight',
-  'attributesToSnippet',
-  'distinct',
-  'attributeForDistinct',
-  'relevancyStrictness',
-  'exactOnSingleWordQuery',
-  'separatorsToIndex',
-]);
 
 /** Search parameters the double understands; anything else is `Unknown parameter`. */
 const SEARCH_PARAMS = new Set([
@@ -115,131 +60,6 @@ const SEARCH_PARAMS = new Set([
   'synonyms',
   'userToken',
 ]);
-
-/** `filterOnly(x)`, `searchable(x)`, `unordered(x)`, … → `x`. */
-export function stripModifier(attr: string): string {
-  const m = /^[a-zA-Z]+\((.*)\)$/.exec(attr.trim());
-  return m ? m[1]!.trim() : attr.trim();
-}
-
-export function validateSettings(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AlgoliaHttpError(400, 'Invalid settings: expected a JSON object');
-  }
-  for (const [k, v] of Object.entries(body)) {
-    if (!SETTING_KEYS.has(k)) throw new AlgoliaHttpError(400, `Invalid object attributes: ${k} near line:1`);
-    const lists = [
-      'searchableAttributes',
-      'attributesForFaceting',
-      'unretrievableAttributes',
-      'ranking',
-      'customRanking',
-      'replicas',
-    ];
-    if (lists.includes(k) && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) {
-      throw new AlgoliaHttpError(400, `Invalid value for ${k}: expected an array of strings`);
-    }
-    if ((k === 'ranking' || k === 'customRanking') && Array.isArray(v)) {
-      for (const r of v as string[]) {
-        const ok = /^(asc|desc)\([^()]+\)$/.test(r) || (k === 'ranking' && DEFAULT_RANKING.includes(r));
-        if (!ok) throw new AlgoliaHttpError(400, `Invalid ranking criterion: ${r}`);
-      }
-    }
-  }
-  return body as Record<string, unknown>;
-}
-
-// ----------------------------------------------------------------------------------- text
-
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
-const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-
-interface Token {
-  /** Folded (lower-case, accents removed) form. */
-  norm: string;
-  start: number;
-  end: number;
-}
-
-function tokens(text: string): Token[] {
-  const out: Token[] = [];
-  for (const m of text.matchAll(WORD))
-    out.push({ norm: fold(m[0]), start: m.index, end: m.index + m[0].length });
-  return out;
-}
-
-/** Damerau-free Levenshtein distance, giving up past `max`. */
-function distance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      best = Math.min(best, cur[j]!);
-    }
-    if (best > max) return max + 1;
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-interface QueryWord {
-  norm: string;
-  prefix: boolean;
-}
-
-interface WordMatchOptions {
-  typos: boolean;
-  minFor1: number;
-  minFor2: number;
-}
-
-/** How a query word matches a token: the number of original characters to highlight, or -1. */
-function matchToken(
-  word: QueryWord,
-  token: Token,
-  text: string,
-  o: WordMatchOptions,
-): { len: number; exact: boolean } | undefined {
-  if (token.norm === word.norm) return { len: token.end - token.start, exact: true };
-  if (word.prefix && token.norm.startsWith(word.norm)) {
-    // Highlight as many original characters as it takes to cover the folded prefix.
-    const original = text.slice(token.start, token.end);
-    let n = 0;
-    while (n < original.length && fold(original.slice(0, n)).length < word.norm.length) n++;
-    return { len: n, exact: false };
-  }
-  if (o.typos && word.norm.length >= o.minFor1) {
-    const allowed = word.norm.length >= o.minFor2 ? 2 : 1;
-    if (distance(word.norm, token.norm, allowed) <= allowed)
-      return { len: token.end - token.start, exact: false };
-  }
-  return undefined;
-}
-
-function parseQuery(query: string, queryType: string): QueryWord[] {
-  const words = [...query.matchAll(WORD)].map((m) => fold(m[0]));
-  const endsWithSeparator = /[^\p{L}\p{N}\p{M}]$/u.test(query);
-  return words.map((norm, i) => ({
-    norm,
-    prefix:
-      queryType === 'prefixAll' ||
-      (queryType !== 'prefixNone' && i === words.length - 1 && !endsWithSeparator),
-  }));
-}
-
-/** Every string (numbers included, as text) under an attribute value. */
-function texts(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-  if (Array.isArray(value)) return value.flatMap(texts);
-  if (value && typeof value === 'object') return Object.values(value).flatMap(texts);
-  return [];
-}
-
-// -------------------------------------------------------------------------------- search
 
 export interface SearchOutcome {
   response: Record<string, unknown>;
@@ -323,56 +143,6 @@ function retrieve(record: AlgoliaRecord, settings: Record<string, unknown>, para
   }
   out.objectID = record.objectID;
   return out;
-}
-
-function highlightValue(
-  value: unknown,
-  words: QueryWord[],
-  o: WordMatchOptions,
-  pre: string,
-  post: string,
-): unknown {
-  if (Array.isArray(value)) return value.map((v) => highlightValue(v, words, o, pre, post));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, highlightValue(v, words, o, pre, post)]),
-    );
-  }
-  if (value === null || value === undefined) return undefined;
-  const text = String(value);
-  const matched = new Set<string>();
-  let out = '';
-  let last = 0;
-  let highlighted = 0;
-  for (const t of tokens(text)) {
-    let best: { len: number } | undefined;
-    for (const w of words) {
-      const m = matchToken(w, t, text, o);
-      if (m && (!best || m.len > best.len)) best = m;
-      if (m) matched.add(w.norm);
-    }
-    if (best && best.len > 0) {
-      out += text.slice(last, t.start) + pre + text.slice(t.start, t.start + best.len) + post;
-      last = t.start + best.len;
-      highlighted += best.len;
-    }
-  }
-  out += text.slice(last);
-  const matchLevel =
-    matched.size === 0
-      ? 'none'
-      : matched.size === new Set(words.map((w) => w.norm)).size
-        ? 'full'
-        : 'partial';
-  const result: Record<string, unknown> = {
-    value: out,
-    matchLevel,
-    matchedWords: words.filter((w) => matched.has(w.norm)).map((w) => w.norm),
-  };
-  if (matchLevel !== 'none') {
-    result.fullyHighlighted = highlighted === text.replace(/[^\p{L}\p{N}\p{M}]/gu, '').length;
-  }
-  return result;
 }
 
 /** Runs one query against an index (the records of its primary for a replica). */

@@ -2,14 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import {
-  AlgoliaHttpError,
-  type AlgoliaRecord,
-  DEFAULT_RANKING,
-  type FakeAlgoliaIndex,
-  runSearch,
-  validateSettings,
-} from './fake-algolia-engine';
+import { AlgoliaHttpError } from './fake-algolia-errors';
+import { createAlgoliaRouter } from './fake-algolia-routes';
+import { createAlgoliaStore } from './fake-algolia-store';
+import { createAlgoliaTaskQueue } from './fake-algolia-tasks';
 
 export {
   type AlgoliaFilterAtom,
@@ -94,13 +90,6 @@ export interface FakeAlgolia {
   close(): Promise<void>;
 }
 
-interface Task {
-  id: number;
-  index: string;
-  publishAt: number;
-  apply: () => void;
-}
-
 interface Failure {
   remaining: number;
   status: number;
@@ -109,7 +98,6 @@ interface Failure {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const now = () => new Date().toISOString();
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.destroyed || res.writableEnded) return;
@@ -138,331 +126,18 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 export async function startFakeAlgolia(opts: FakeAlgoliaOptions = {}): Promise<FakeAlgolia> {
   const appId = opts.appId ?? `FAKE${randomBytes(4).toString('hex').toUpperCase()}`;
   const apiKey = opts.apiKey ?? `fake-admin-${randomBytes(12).toString('hex')}`;
-  const indexes = new Map<string, FakeAlgoliaIndex>();
-  const tasks: Task[] = [];
   const failures: Failure[] = [];
   const log: FakeAlgoliaRequest[] = [];
-  let nextTaskId = 1000;
-  let lastPublishAt = 0;
 
   const state = {
     latencyMs: opts.latencyMs ?? 0,
     taskDelayMs: opts.taskDelayMs ?? 0,
   };
-
-  /** Applies every task whose time has come, in order. */
-  const processTasks = () => {
-    const t = Date.now();
-    while (tasks.length > 0 && tasks[0]!.publishAt <= t) tasks.shift()!.apply();
-  };
-
-  const enqueue = (index: string, apply: () => void): number => {
-    const id = nextTaskId++;
-    // Tasks publish in order even when taskDelayMs shrinks between two writes.
-    const publishAt = Math.max(Date.now() + state.taskDelayMs, lastPublishAt);
-    lastPublishAt = publishAt;
-    tasks.push({ id, index, publishAt, apply });
-    return id;
-  };
-
-  const getOrCreate = (name: string): FakeAlgoliaIndex => {
-    let idx = indexes.get(name);
-    if (!idx) {
-      idx = { name, settings: {}, records: new Map(), createdAt: now(), updatedAt: now() };
-      indexes.set(name, idx);
-    }
-    return idx;
-  };
-
-  const mustExist = (name: string): FakeAlgoliaIndex => {
-    const idx = indexes.get(name);
-    if (!idx) throw new AlgoliaHttpError(404, 'Index does not exist');
-    return idx;
-  };
-
-  const assertWritable = (name: string) => {
-    const idx = indexes.get(name);
-    if (idx?.primary) {
-      throw new AlgoliaHttpError(400, `Cannot write to a replica index; write to its primary ${idx.primary}`);
-    }
-  };
-
-  /** Detaches a replica: it keeps a copy of the records and becomes a regular index. */
-  const detach = (replica: FakeAlgoliaIndex) => {
-    replica.records = new Map([...replica.records].map(([k, v]) => [k, structuredClone(v)]));
-    delete replica.primary;
-  };
-
-  const applySettings = (name: string, body: Record<string, unknown>) => {
-    const idx = getOrCreate(name);
-    if ('replicas' in body) {
-      const wanted = ((body.replicas as string[] | null) ?? []).map((r) =>
-        r.replace(/^virtual\((.*)\)$/, '$1'),
-      );
-      const before = (idx.settings.replicas as string[] | undefined) ?? [];
-      for (const old of before) {
-        if (!wanted.includes(old)) {
-          const r = indexes.get(old);
-          if (r && r.primary === name) detach(r);
-        }
-      }
-      for (const r of wanted) {
-        if (before.includes(r) && indexes.get(r)?.primary === name) continue;
-        const replica = getOrCreate(r);
-        // A new standard replica starts with a copy of the primary's settings and mirrors its records.
-        const { replicas: _ignored, userData: _userData, ...inherited } = idx.settings;
-        replica.settings = structuredClone({ ...inherited, ...replica.settings });
-        delete replica.settings.replicas;
-        replica.primary = name;
-        replica.records = idx.records;
-        replica.updatedAt = now();
-      }
-    }
-    for (const [k, v] of Object.entries(body)) {
-      if (v === null) delete idx.settings[k];
-      else idx.settings[k] = structuredClone(v);
-    }
-    idx.updatedAt = now();
-  };
-
-  const saveRecord = (idx: FakeAlgoliaIndex, record: AlgoliaRecord) => {
-    idx.records.set(record.objectID, record);
-    idx.updatedAt = now();
-  };
-
-  const batch = (name: string, body: unknown): { taskID: number; objectIDs: string[] } => {
-    const requests = (body as { requests?: unknown })?.requests;
-    if (!Array.isArray(requests))
-      throw new AlgoliaHttpError(400, 'Invalid batch: "requests" must be an array');
-    assertWritable(name);
-    const ops: (() => void)[] = [];
-    const objectIDs: string[] = [];
-    requests.forEach((r, position) => {
-      const { action, body: recordBody } = (r ?? {}) as { action?: unknown; body?: unknown };
-      const isObject = recordBody && typeof recordBody === 'object' && !Array.isArray(recordBody);
-      if (action === 'clear' || action === 'delete') {
-        ops.push(() => {
-          const idx = indexes.get(name);
-          if (!idx) return;
-          if (action === 'clear') idx.records.clear();
-          else indexes.delete(name);
-        });
-        return;
-      }
-      if (!isObject)
-        throw new AlgoliaHttpError(
-          400,
-          `Invalid batch request at position ${position}: body must be an object`,
-        );
-      const rec = recordBody as Record<string, unknown>;
-      let objectID = rec.objectID;
-      if (objectID !== undefined && typeof objectID !== 'string' && typeof objectID !== 'number') {
-        throw new AlgoliaHttpError(400, `objectID must be a string at position ${position}`);
-      }
-      if (objectID === undefined || objectID === '') {
-        if (action !== 'addObject') {
-          throw new AlgoliaHttpError(
-            400,
-            `Missing objectID for action ${String(action)} at position ${position}`,
-          );
-        }
-        objectID = randomBytes(8).toString('hex');
-      }
-      const id = String(objectID);
-      objectIDs.push(id);
-      switch (action) {
-        case 'addObject':
-        case 'updateObject':
-          ops.push(() => saveRecord(getOrCreate(name), { ...structuredClone(rec), objectID: id }));
-          break;
-        case 'partialUpdateObject':
-        case 'partialUpdateObjectNoCreate':
-          ops.push(() => {
-            const idx = getOrCreate(name);
-            const existing = idx.records.get(id);
-            if (!existing && action === 'partialUpdateObjectNoCreate') return;
-            saveRecord(idx, { ...(existing ?? {}), ...structuredClone(rec), objectID: id });
-          });
-          break;
-        case 'deleteObject':
-          ops.push(() => indexes.get(name)?.records.delete(id));
-          break;
-        default:
-          throw new AlgoliaHttpError(400, `Invalid action ${JSON.stringify(action)} at position ${position}`);
-      }
-    });
-    const taskID = enqueue(name, () => {
-      for (const op of ops) op();
-    });
-    return { taskID, objectIDs };
-  };
-
-  const searchOne = (name: string, params: Record<string, unknown>) => {
-    const idx = mustExist(name);
-    return runSearch(idx, params);
-  };
-
-  const settingsOf = (idx: FakeAlgoliaIndex) => {
-    const out: Record<string, unknown> = {
-      minWordSizefor1Typo: 4,
-      minWordSizefor2Typos: 8,
-      hitsPerPage: 20,
-      maxValuesPerFacet: 100,
-      paginationLimitedTo: 1000,
-      searchableAttributes: null,
-      attributesForFaceting: null,
-      unretrievableAttributes: null,
-      ranking: DEFAULT_RANKING,
-      customRanking: null,
-      highlightPreTag: '<em>',
-      highlightPostTag: '</em>',
-      queryType: 'prefixLast',
-      typoTolerance: true,
-      ...structuredClone(idx.settings),
-    };
-    if (idx.primary) out.primary = idx.primary;
-    return out;
-  };
-
-  const route = async (method: string, path: string, body: unknown, url: URL): Promise<[number, unknown]> => {
-    if (path === '/1/isalive' && method === 'GET') return [200, { message: 'server is alive' }];
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] !== '1' || parts[1] !== 'indexes') throw new AlgoliaHttpError(404, 'Not Found');
-    const [, , index, sub, extra] = parts;
-
-    if (index === undefined) {
-      if (method !== 'GET') throw new AlgoliaHttpError(404, 'Not Found');
-      const items = [...indexes.values()].map((i) => ({
-        name: i.name,
-        createdAt: i.createdAt,
-        updatedAt: i.updatedAt,
-        entries: i.records.size,
-        dataSize: 0,
-        fileSize: 0,
-        lastBuildTimeS: 0,
-        numberOfPendingTasks: tasks.filter((t) => t.index === i.name).length,
-        pendingTask: tasks.some((t) => t.index === i.name),
-        ...(i.primary ? { primary: i.primary } : {}),
-        ...(i.settings.replicas ? { replicas: i.settings.replicas } : {}),
-      }));
-      const hitsPerPage = Number(url.searchParams.get('hitsPerPage') ?? 100);
-      const page = Number(url.searchParams.get('page') ?? 0);
-      return [
-        200,
-        {
-          items: items.slice(page * hitsPerPage, (page + 1) * hitsPerPage),
-          nbPages: Math.ceil(items.length / hitsPerPage),
-        },
-      ];
-    }
-
-    if (index === '*' && sub === 'queries' && method === 'POST') {
-      const requests = (body as { requests?: unknown })?.requests;
-      if (!Array.isArray(requests))
-        throw new AlgoliaHttpError(400, 'Invalid multi-query: "requests" must be an array');
-      const results = requests.map((r) => {
-        const { indexName, params, type, ...rest } = (r ?? {}) as Record<string, unknown>;
-        if (typeof indexName !== 'string')
-          throw new AlgoliaHttpError(400, 'Missing indexName in multi-query');
-        if (type !== undefined && type !== 'default')
-          throw new AlgoliaHttpError(400, `Unsupported query type ${String(type)}`);
-        const merged: Record<string, unknown> = { ...rest };
-        if (typeof params === 'string') {
-          for (const [k, v] of new URLSearchParams(params)) {
-            try {
-              merged[k] = JSON.parse(v);
-            } catch {
-              merged[k] = v;
-            }
-          }
-        }
-        for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
-        return { ...searchOne(indexName, merged), index: indexName };
-      });
-      return [200, { results }];
-    }
-
-    if (sub === undefined) {
-      if (method === 'DELETE') {
-        const idx = indexes.get(index);
-        if (idx) assertWritable(index);
-        const taskID = enqueue(index, () => {
-          const target = indexes.get(index);
-          if (!target) return;
-          for (const r of (target.settings.replicas as string[] | undefined) ?? []) {
-            const replica = indexes.get(r);
-            if (replica?.primary === index) detach(replica);
-          }
-          indexes.delete(index);
-        });
-        return [200, { taskID, deletedAt: now() }];
-      }
-      throw new AlgoliaHttpError(404, 'Not Found');
-    }
-
-    if (sub === 'query' && method === 'POST') {
-      return [200, searchOne(index, (body as Record<string, unknown>) ?? {})];
-    }
-    if (sub === 'batch' && method === 'POST') return [200, batch(index, body)];
-    if (sub === 'settings') {
-      if (method === 'GET') return [200, settingsOf(mustExist(index))];
-      if (method === 'PUT') {
-        const settings = validateSettings(body);
-        const idx = indexes.get(index);
-        if (idx?.primary && 'replicas' in settings) {
-          throw new AlgoliaHttpError(400, 'A replica index cannot have replicas');
-        }
-        for (const r of (settings.replicas as string[] | null | undefined) ?? []) {
-          if (r === index) throw new AlgoliaHttpError(400, 'An index cannot be its own replica');
-          const other = indexes.get(r.replace(/^virtual\((.*)\)$/, '$1'));
-          if (other?.primary && other.primary !== index) {
-            throw new AlgoliaHttpError(400, `Index ${r} is already a replica of ${other.primary}`);
-          }
-        }
-        const taskID = enqueue(index, () => applySettings(index, settings));
-        return [200, { taskID, updatedAt: now() }];
-      }
-    }
-    if (sub === 'clear' && method === 'POST') {
-      mustExist(index);
-      assertWritable(index);
-      const taskID = enqueue(index, () => indexes.get(index)?.records.clear());
-      return [200, { taskID, updatedAt: now() }];
-    }
-    if (sub === 'task' && method === 'GET' && extra !== undefined) {
-      const id = Number(extra);
-      if (!Number.isInteger(id) || id < 1000 || id >= nextTaskId)
-        throw new AlgoliaHttpError(404, 'Task does not exist');
-      const pending = tasks.some((t) => t.id === id);
-      return [200, { status: pending ? 'notPublished' : 'published', pendingTask: pending }];
-    }
-    if (
-      extra === undefined &&
-      sub !== undefined &&
-      !['query', 'batch', 'settings', 'clear', 'task'].includes(sub)
-    ) {
-      const objectID = sub;
-      if (method === 'GET') {
-        const rec = mustExist(index).records.get(objectID);
-        if (!rec) throw new AlgoliaHttpError(404, 'ObjectID does not exist');
-        return [200, structuredClone(rec)];
-      }
-      if (method === 'DELETE') {
-        assertWritable(index);
-        const taskID = enqueue(index, () => indexes.get(index)?.records.delete(objectID));
-        return [200, { taskID, deletedAt: now() }];
-      }
-      if (method === 'PUT') {
-        if (!body || typeof body !== 'object' || Array.isArray(body))
-          throw new AlgoliaHttpError(400, 'Record must be an object');
-        assertWritable(index);
-        const rec = { ...structuredClone(body as Record<string, unknown>), objectID };
-        const taskID = enqueue(index, () => saveRecord(getOrCreate(index), rec));
-        return [200, { taskID, objectID, updatedAt: now() }];
-      }
-    }
-    throw new AlgoliaHttpError(404, 'Not Found');
-  };
+  const taskQueue = createAlgoliaTaskQueue(() => state.taskDelayMs);
+  const { processTasks } = taskQueue;
+  const store = createAlgoliaStore(taskQueue.enqueue);
+  const { indexes } = store;
+  const route = createAlgoliaRouter(store, taskQueue);
 
   const server = createServer(async (req, res) => {
     try {
