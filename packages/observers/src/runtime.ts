@@ -1,0 +1,562 @@
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import {
+  assertOptionsObject,
+  ErrorCode,
+  numberOption,
+  positiveIntOption,
+  positiveOption,
+  stringOption,
+} from '@fraiseql/core';
+import { assertIdentifier, type Unlisten } from '@fraiseql/postgres';
+import { Registry } from 'prom-client';
+import { builtinActions } from './actions/builtin';
+import { changeLogChannel, DEFAULT_CHANGE_LOG, ensureChangeLog } from './change-log';
+import { BUILTIN_ACTIONS, type CompiledObserver, compileObservers, Problems, parseKind } from './definitions';
+import { observersError, toError } from './errors';
+import { Breakers } from './executor/breakers';
+import { composeExecutor, type ExecutorStack } from './executor/compose';
+import { Interrupted } from './executor/types';
+import { type ObserverMetrics, observerMetrics } from './metrics';
+import { ChangeLogReader } from './reader';
+import { type Cursor, ObserverStore } from './store';
+import type {
+  ActionRunner,
+  DlqEntry,
+  EntityEvent,
+  ExecutionRecord,
+  ExecutionSummary,
+  ObserverDlq,
+  ObserverRuntime,
+  ObserverRuntimeOptions,
+  ObserverStatus,
+} from './types';
+
+const P = 'observers';
+const GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function leaderChannel(group: string): string {
+  return `fraiseql_observers_leader:${group}`.slice(0, 63);
+}
+
+class Runtime extends EventEmitter implements ObserverRuntime {
+  readonly listenerId: string;
+  readonly group: string;
+  private readonly changeLog: string;
+  private readonly schema: string;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly healthCheckIntervalMs: number;
+  private readonly failoverThresholdMs: number;
+  private readonly role: 'all' | 'listener' | 'worker';
+  private readonly retentionDays: number;
+  private readonly observers: CompiledObserver[];
+  private readonly runners = new Map<string, ActionRunner>();
+  private readonly breakers: Breakers;
+  private readonly stack: ExecutorStack;
+  private readonly store: ObserverStore;
+  private readonly reader: ChangeLogReader;
+  private readonly metrics: ObserverMetrics;
+  private readonly teardown = new AbortController();
+
+  private running = false;
+  private epoch = 0;
+  private leading = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private pendingWake = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private unlisten: Unlisten[] = [];
+  private tickBusy = false;
+  private migrated: Promise<void> | null = null;
+
+  constructor(private readonly o: ObserverRuntimeOptions) {
+    super();
+    this.listenerId = stringOption(o.listenerId, 'listenerId', `${hostname()}:${process.pid}`, P);
+    this.group = stringOption(o.group, 'group', 'default', P, GROUP);
+    this.changeLog = stringOption(o.changeLog, 'changeLog', DEFAULT_CHANGE_LOG, P);
+    this.schema = stringOption(o.schema, 'schema', 'public', P);
+    assertIdentifier(this.schema, 'schema');
+    this.batchSize = positiveIntOption(o.batchSize, 'batchSize', 100, P);
+    this.pollIntervalMs = positiveOption(o.pollIntervalMs, 'pollIntervalMs', 1000, P, 'milliseconds');
+    this.healthCheckIntervalMs = positiveOption(
+      o.failover?.healthCheckIntervalMs,
+      'failover.healthCheckIntervalMs',
+      5000,
+      P,
+      'milliseconds',
+    );
+    this.failoverThresholdMs = positiveOption(
+      o.failover?.failoverThresholdMs,
+      'failover.failoverThresholdMs',
+      60_000,
+      P,
+      'milliseconds',
+    );
+    this.retentionDays = positiveOption(o.retentionDays, 'retentionDays', 7, P);
+    const maxParallelism = positiveIntOption(o.maxParallelism, 'maxParallelism', 100, P);
+    const actionTimeoutMs = positiveOption(o.actionTimeoutMs, 'actionTimeoutMs', 30_000, P, 'milliseconds');
+    const role = o.role ?? 'all';
+    if (!['all', 'listener', 'worker'].includes(role))
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `role must be all, listener or worker, got ${String(role)}`,
+        'role',
+      );
+    if (role !== 'all' && !o.transport)
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `role "${role}" needs a transport (listeners publish to workers)`,
+        'role',
+      );
+    this.role = role;
+    const b = o.breaker ?? {};
+    numberOption(b.failureRateThreshold, 'breaker.failureRateThreshold', undefined, {
+      provider: P,
+      min: 0.01,
+      max: 1,
+    });
+    positiveIntOption(b.minimumRequests, 'breaker.minimumRequests', undefined, P);
+    positiveOption(b.windowMs, 'breaker.windowMs', undefined, P);
+    positiveOption(b.halfOpenAfterMs, 'breaker.halfOpenAfterMs', undefined, P);
+    for (const [name, opt] of [
+      ['dedup', o.dedup],
+      ['actionCache', o.actionCache],
+    ] as const) {
+      if (opt && typeof opt.store?.exists !== 'function')
+        throw observersError(ErrorCode.InvalidConfiguration, `${name}.store must be a CacheProvider`, name);
+    }
+    if (o.dedup) positiveOption(o.dedup.windowMs, 'dedup.windowMs', undefined, P);
+    if (o.dedup && o.dedup.key !== undefined && o.dedup.key !== 'content' && o.dedup.key !== 'id')
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `dedup.key must be "content" or "id", got ${String(o.dedup.key)}`,
+        'dedup.key',
+      );
+    if (o.actionCache) positiveOption(o.actionCache.ttlMs, 'actionCache.ttlMs', undefined, P);
+
+    const providers = o.providers ?? {};
+    this.observers = compileObservers(o.observers, {
+      providers: { cache: !!providers.cache, queue: !!providers.queue, search: !!providers.search },
+    });
+    const fetchImpl = o.fetch ?? globalThis.fetch;
+    for (const [type, run] of Object.entries(
+      builtinActions({ providers, fetch: fetchImpl, actionTimeoutMs }),
+    ))
+      this.runners.set(type, run);
+    this.metrics = observerMetrics(o.registry ?? new Registry());
+    this.breakers = new Breakers(b, {
+      ...(providers.cache ? { cache: providers.cache.name } : {}),
+      ...(providers.queue ? { queue: providers.queue.name } : {}),
+      ...(providers.search ? { search: providers.search.name } : {}),
+    });
+    this.store = new ObserverStore(o.sql, this.schema, this.group);
+    this.reader = new ChangeLogReader(o.sql, this.changeLog, stringOption(o.source, 'source', 'default', P));
+    this.stack = composeExecutor({
+      observers: () => this.observers,
+      runners: this.runners,
+      breakers: this.breakers,
+      dlq: {
+        add: async (e) => {
+          await this.store.addDlq(e);
+          this.metrics.dlqSize.inc();
+        },
+      },
+      maxParallelism,
+      actionTimeoutMs,
+      stop: this.teardown.signal,
+      ...(o.dedup ? { dedup: o.dedup } : {}),
+      ...(o.actionCache ? { actionCache: o.actionCache } : {}),
+      metrics: this.metrics,
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+  }
+
+  registerAction(type: string, run: ActionRunner): void {
+    if (typeof type !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(type))
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `registerAction: type must be 1-64 characters of [A-Za-z0-9_.:-], got ${JSON.stringify(type)}`,
+        'type',
+      );
+    if (typeof run !== 'function')
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `registerAction("${type}"): run must be a function`,
+        'run',
+      );
+    this.runners.set(type, run);
+  }
+
+  /** Action types of the definitions that nothing can run; checked at start, after registerAction. */
+  private checkActionTypes(): void {
+    const problems = new Problems();
+    for (const o of this.observers)
+      o.actions.forEach((a, i) => {
+        if (!this.runners.has(a.type))
+          problems.add(
+            `observer "${o.name}".actions[${i}]: unknown action type "${a.type}" (built in: ${BUILTIN_ACTIONS.join(', ')}; others need registerAction)`,
+          );
+      });
+    problems.throwIfAny('invalid observers');
+  }
+
+  /** The runtime's tables, created once on first use (start, processEvent, dlq, status). */
+  private tables(): Promise<void> {
+    if (!this.migrated) {
+      this.migrated = this.store.migrate();
+      this.migrated.catch(() => {
+        this.migrated = null;
+      });
+    }
+    return this.migrated;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.checkActionTypes();
+    await this.tables();
+    if (this.role !== 'worker') {
+      await ensureChangeLog(this.o.sql, { table: this.changeLog });
+      this.unlisten.push(
+        await this.o.sql.listen(changeLogChannel(this.changeLog), () => this.poke(), {
+          onReconnect: () => this.poke(),
+        }),
+      );
+      this.unlisten.push(await this.o.sql.listen(leaderChannel(this.group), () => void this.tick()));
+    }
+    this.running = true;
+    if (this.o.transport && this.role !== 'listener')
+      await this.o.transport.subscribe(async (event) => {
+        await this.processEvent(event);
+      });
+    await this.tick();
+    this.ticker = setInterval(() => void this.tick(), this.healthCheckIntervalMs);
+    this.ticker.unref();
+  }
+
+  private poke(): void {
+    if (this.wake) {
+      const w = this.wake;
+      this.wake = null;
+      w();
+    } else this.pendingWake = true;
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Heartbeat, lease renewal or takeover, housekeeping. */
+  private async tick(): Promise<void> {
+    if (!this.running || this.tickBusy) return;
+    this.tickBusy = true;
+    try {
+      await this.store.heartbeat({
+        listenerId: this.listenerId,
+        role: this.role === 'worker' ? 'worker' : this.leading ? 'leader' : 'standby',
+        hostname: hostname(),
+        pid: process.pid,
+      });
+      if (this.role === 'worker') return;
+      if (this.leading) {
+        if (!(await this.store.renew(this.listenerId, this.epoch))) this.lose();
+      } else {
+        const got = await this.store.acquire(this.listenerId, this.failoverThresholdMs);
+        if (got && this.running) {
+          this.epoch = got.epoch;
+          this.leading = true;
+          this.metrics.leader.set({ listener: this.listenerId }, 1);
+          if (got.previous !== null && got.previous !== this.listenerId) {
+            this.metrics.failovers.inc();
+            this.emit('failover', {
+              group: this.group,
+              from: got.previous,
+              to: this.listenerId,
+              epoch: got.epoch,
+            });
+          }
+          this.loop = this.run().catch((err) =>
+            this.o.logger?.error({ err }, '[observers] listener loop failed'),
+          );
+        }
+      }
+      if (Math.random() < 0.01) await this.store.prune(this.retentionDays);
+    } catch (err) {
+      this.o.logger?.warn({ err }, '[observers] heartbeat failed');
+    } finally {
+      this.tickBusy = false;
+    }
+  }
+
+  private lose(): void {
+    this.leading = false;
+    this.metrics.leader.set({ listener: this.listenerId }, 0);
+    this.poke();
+  }
+
+  /** The leader's loop: read a batch, run it, save the cursor (fenced by epoch), wait when caught up. */
+  private async run(): Promise<void> {
+    let cursor: Cursor = await this.store.cursor();
+    while (this.running && this.leading) {
+      let next: Cursor;
+      let count: number;
+      try {
+        const batch = await this.reader.read(cursor, this.batchSize);
+        count = batch.events.length;
+        if (count > 0) {
+          if (this.o.transport) await this.o.transport.publish(batch.events);
+          if (this.role === 'all' && !this.o.transport && !(await this.runBatch(batch.events))) return;
+        }
+        next = batch.next;
+        if (!(await this.store.saveCursor(next, this.epoch))) {
+          this.o.logger?.warn(
+            { group: this.group, epoch: this.epoch },
+            '[observers] leadership lost; stopping this listener',
+          );
+          this.lose();
+          return;
+        }
+      } catch (err) {
+        this.o.logger?.error({ err }, '[observers] reading the change log failed; retrying');
+        await this.idle(this.pollIntervalMs);
+        cursor = await this.store.cursor().catch(() => cursor);
+        continue;
+      }
+      cursor = next;
+      if (count < this.batchSize && next.hi === null) await this.idle(this.pollIntervalMs);
+    }
+  }
+
+  /** Events of one (entity, entityId) in id order; others in parallel. False when interrupted. */
+  private async runBatch(events: EntityEvent[]): Promise<boolean> {
+    const chains = new Map<string, EntityEvent[]>();
+    for (const e of events) {
+      const key = `${e.entity}\u0000${e.entityId}`;
+      const chain = chains.get(key);
+      if (chain) chain.push(e);
+      else chains.set(key, [e]);
+    }
+    const records: Parameters<ObserverStore['recordExecutions']>[0] = [];
+    let complete = true;
+    await Promise.all(
+      [...chains.values()].map(async (chain) => {
+        for (const event of chain) {
+          try {
+            const outcome = await this.stack.events.run(event);
+            records.push(...outcome.records);
+            this.done(event, outcome.summary);
+          } catch (err) {
+            complete = false;
+            if (!(err instanceof Interrupted))
+              this.o.logger?.error({ err, eventId: event.id }, '[observers] event failed');
+            return;
+          }
+        }
+      }),
+    );
+    await this.store
+      .recordExecutions(records)
+      .catch((err) => this.o.logger?.warn({ err }, '[observers] recording executions failed'));
+    return complete;
+  }
+
+  private done(event: EntityEvent, summary: ExecutionSummary): void {
+    this.metrics.eventsProcessed.inc({ entity: event.entity, kind: event.kind });
+    this.metrics.eventLag.observe(Math.max(0, (Date.now() - event.createdAt.getTime()) / 1000));
+    this.emit('executed', summary);
+  }
+
+  async processEvent(event: EntityEvent): Promise<ExecutionSummary> {
+    const e = checkEvent(event);
+    await this.tables();
+    const outcome = await this.stack.events.run(e);
+    await this.store
+      .recordExecutions(outcome.records)
+      .catch((err) => this.o.logger?.warn({ err }, '[observers] recording executions failed'));
+    this.done(e, outcome.summary);
+    return outcome.summary;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.ticker) clearInterval(this.ticker);
+    this.poke();
+    await this.loop;
+    this.loop = null;
+    for (const u of this.unlisten.splice(0)) await u().catch(() => undefined);
+    if (this.leading) {
+      this.leading = false;
+      this.metrics.leader.set({ listener: this.listenerId }, 0);
+      await this.store.release(this.listenerId, this.epoch).catch(() => undefined);
+      await this.o.sql.notify(leaderChannel(this.group), this.listenerId).catch(() => undefined);
+    }
+    await this.store.forgetListener(this.listenerId).catch(() => undefined);
+  }
+
+  async status(): Promise<ObserverStatus> {
+    await this.tables();
+    const [leader, listeners, dlqSize] = await Promise.all([
+      this.store.leader(),
+      this.store.listeners(this.failoverThresholdMs),
+      this.store.dlqSize(),
+    ]);
+    const eventsBehind =
+      leader.eventId === null ? 0 : await this.reader.behind(leader.eventId).catch(() => 0);
+    this.metrics.eventsBehind.set({ group: this.group }, eventsBehind);
+    this.metrics.dlqSize.set(dlqSize);
+    return {
+      listenerId: this.listenerId,
+      group: this.group,
+      role: this.leading ? 'leader' : 'standby',
+      leader: leader.leader,
+      epoch: leader.epoch,
+      checkpoint: leader.eventId,
+      eventsBehind,
+      listeners,
+      healthyListeners: listeners.filter((l) => l.healthy).length,
+      breakers: this.breakers.states(),
+      dlqSize,
+    };
+  }
+
+  async executions(eventId: string): Promise<ExecutionRecord[]> {
+    await this.tables();
+    return this.store.executions(eventId);
+  }
+
+  /** The event itself, from the change log, for `debug-event`. */
+  eventById(id: string): Promise<EntityEvent | null> {
+    return this.reader.byId(id);
+  }
+
+  readonly dlq: ObserverDlq = {
+    list: async (opts) => {
+      await this.tables();
+      return this.store.listDlq(opts);
+    },
+    get: async (id) => {
+      await this.tables();
+      const entry = await this.store.getDlq(id);
+      if (!entry)
+        throw observersError(ErrorCode.JobNotFound, `DLQ entry ${JSON.stringify(id)} not found`, 'id');
+      return entry;
+    },
+    retry: async (id) => this.retryEntry(await this.dlq.get(id)),
+    retryAll: async (opts = {}) => {
+      await this.tables();
+      const entries: DlqEntry[] = [];
+      for (let offset = 0; ; offset += 1000) {
+        const page = await this.store.listDlq({
+          limit: 1000,
+          offset,
+          ...(opts.observer ? { observer: opts.observer } : {}),
+        });
+        entries.push(...page);
+        if (page.length < 1000) break;
+      }
+      if (opts.dryRun) return { count: entries.length, ids: entries.map((e) => e.id) };
+      const ids: string[] = [];
+      for (const entry of entries) if ((await this.retryEntry(entry)).actionsFailed === 0) ids.push(entry.id);
+      return { count: ids.length, ids };
+    },
+    delete: async (id) => {
+      await this.tables();
+      const deleted = await this.store.deleteDlq(id);
+      if (deleted) this.metrics.dlqSize.dec();
+      return deleted;
+    },
+  };
+
+  /** One attempt of the entry's action (not the observer's whole retry policy); removed on success. */
+  private async retryEntry(entry: DlqEntry): Promise<ExecutionSummary> {
+    const started = performance.now();
+    const index = entry.actionIndex;
+    let failed = 0;
+    let cached = false;
+    try {
+      const r = await this.stack.actions.execute({
+        event: entry.event,
+        action: entry.action,
+        observer: entry.observer,
+        index,
+      });
+      cached = r.cached;
+      this.metrics.actionsExecuted.inc({ action: entry.action.type });
+      await this.dlq.delete(entry.id);
+    } catch (err) {
+      failed = 1;
+      this.metrics.actionsFailed.inc({ action: entry.action.type });
+      await this.store.bumpDlq(entry.id, toError(err).message, 1);
+    }
+    return {
+      eventId: entry.eventId,
+      observers: [entry.observer],
+      actionsRun: cached ? 0 : 1,
+      actionsFailed: failed,
+      duplicateSkipped: false,
+      cacheHits: cached ? 1 : 0,
+      cacheMisses: cached ? 0 : 1,
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+/** Events handed to processEvent come from callers: check them like any input. */
+function checkEvent(event: EntityEvent): EntityEvent {
+  const problems: string[] = [];
+  if (!event || typeof event !== 'object')
+    throw observersError(ErrorCode.InvalidConfiguration, 'processEvent: event must be an object', 'event');
+  if (typeof event.id !== 'string' || !/^[0-9]{1,19}$/.test(event.id))
+    problems.push('id must be a decimal string');
+  if (typeof event.entity !== 'string' || event.entity === '')
+    problems.push('entity must be a non-empty string');
+  if (typeof event.entityId !== 'string') problems.push('entityId must be a string');
+  const kind = parseKind(event.kind);
+  if (!kind) problems.push('kind must be INSERT, UPDATE or DELETE');
+  const createdAt =
+    event.createdAt instanceof Date ? event.createdAt : new Date(event.createdAt as unknown as string);
+  if (Number.isNaN(createdAt.getTime())) problems.push('createdAt must be a date');
+  if (problems.length > 0)
+    throw observersError(
+      ErrorCode.InvalidConfiguration,
+      `processEvent: invalid event: ${problems.join('; ')}`,
+      'event',
+    );
+  return {
+    ...event,
+    source: typeof event.source === 'string' ? event.source : 'default',
+    kind: kind as EntityEvent['kind'],
+    createdAt,
+  };
+}
+
+/**
+ * Creates the observer runtime (DESIGN §8.3). Definitions and options are validated here (IN002
+ * listing every problem); action types that nothing can run are refused by `start()`, so custom
+ * types can be registered in between. Nothing touches the database until `start()`.
+ */
+export async function createObserverRuntime(opts: ObserverRuntimeOptions): Promise<ObserverRuntime> {
+  assertOptionsObject(opts, P);
+  if (!opts.sql || typeof opts.sql.query !== 'function')
+    throw observersError(
+      ErrorCode.InvalidConfiguration,
+      'sql must be a SqlClient (createSqlClient from @fraiseql/postgres)',
+      'sql',
+    );
+  return new Runtime(opts);
+}
