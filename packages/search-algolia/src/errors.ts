@@ -28,6 +28,11 @@ function engineMessage(content: string | undefined): string {
   return content;
 }
 
+/** Whether a mapped error came from an HTTP 404 (a missing index on a write or delete). */
+export function isMissingIndex(err: unknown): boolean {
+  return (err as { cause?: { status?: number } }).cause?.status === 404;
+}
+
 /** The error a call that outlived its deadline rejects with. */
 export function timeoutError(ctx: CallContext, timeoutMs: number, apiKey: string): IntegrationError {
   return IntegrationError.provider(

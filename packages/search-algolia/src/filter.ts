@@ -1,5 +1,5 @@
 import type { NormalizedFilter, NormalizedLeaf } from '@fraiseql/core';
-import { ErrorCode, IntegrationError } from '@fraiseql/core';
+import { badQuery } from '@fraiseql/core';
 
 /**
  * Translation of the portable filter into Algolia's `filters` syntax
@@ -55,9 +55,8 @@ type Literal =
   | { kind: 'range'; attr: string; lo: number; hi: number; not: boolean };
 type Clause = Literal[];
 
-function bad(message: string, field?: string): IntegrationError {
-  return IntegrationError.invalidInput(ErrorCode.InvalidSearchQuery, message, field ?? 'filter');
-}
+/** IN101 for a filter the engine cannot express (kit `badQuery`, naming `filter` by default). */
+const bad = (message: string, field = 'filter') => badQuery(message, field);
 
 /** Quotes a string for an Algolia filter: `"…"` with `\` and `"` escaped by a backslash. */
 export function quoteAlgoliaValue(value: string): string {

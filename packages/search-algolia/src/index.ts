@@ -1,4 +1,5 @@
-export { type AlgoliaSearchOptions, type AlgoliaSearchProvider, createAlgoliaSearch } from './provider';
+export { createAlgoliaSearch } from './create';
+export type { AlgoliaSearchOptions, AlgoliaSearchProvider } from './options';
 export {
   compareForSort,
   presentFields,

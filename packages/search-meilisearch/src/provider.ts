@@ -2,167 +2,24 @@ import {
   assertIndexConfig,
   assertIndexName,
   type BulkResult,
-  DEFAULT_SEARCH_LIMIT,
+  badDocument,
+  configError,
   type Document,
   ErrorCode,
-  type FacetCount,
-  getField,
   type IndexConfig,
   IntegrationError,
-  isValidFieldName,
-  MAX_SEARCH_LIMIT,
-  normalizeFilter,
-  parseSort,
-  type SearchCommonOptions,
-  type SearchHit,
   type SearchProvider,
   type SearchQuery,
   type SearchResult,
 } from '@fraiseql/core';
-import {
-  type Filter as EngineFilter,
-  type EnqueuedTaskPromise,
-  type Index,
-  Meilisearch,
-  type SearchParams,
-  type Task,
-} from 'meilisearch';
+import { type EnqueuedTaskPromise, type Index, Meilisearch, type SearchParams, type Task } from 'meilisearch';
+import { engineDocument } from './documents';
 import { mapClientError, PROVIDER, taskFailure, taskFailureReason } from './errors';
-import { toMeilisearchFilter, toMeilisearchSort } from './filter';
-import { decodeDocumentId, encodeDocumentId, MAX_ENGINE_ID_BYTES } from './ids';
-
-export interface MeilisearchSearchOptions extends SearchCommonOptions {
-  /** Base URL of the server, e.g. `http://127.0.0.1:7700` (config `host_env`). Required. */
-  host: string;
-  /**
-   * API key sent as `Authorization: Bearer <key>` (config `api_key_env`). It needs the actions
-   * `search`, `documents.*`, `indexes.*`, `settings.*` and `tasks.get` — the default admin key or
-   * the master key. `""` sends no key (a server started without a master key). Required.
-   */
-  apiKey: string;
-  /** Timeout of every HTTP request in ms; a request that takes longer is IN102. Default 10000. */
-  timeoutMs?: number;
-  /**
-   * How long a write waits for its Meilisearch task to finish, in ms; longer is IN102 (the task
-   * itself keeps running on the server). Default 30000.
-   */
-  taskTimeoutMs?: number;
-  /** Interval between two polls of `GET /tasks/:uid` while a write waits. Default 50 ms. */
-  taskPollIntervalMs?: number;
-  /**
-   * `pagination.maxTotalHits` written by `configureIndex`: how many hits a query can reach and
-   * count. Default: not written, the server's value stays (1000 unless changed).
-   */
-  maxTotalHits?: number;
-  /** Documents per indexing task in `indexDocuments`. Default 1000. */
-  batchSize?: number;
-}
-
-/** What the provider knows about an index: what it may filter/sort on and its primary key. */
-interface KnownIndex {
-  primaryKey: string;
-  filterable: unknown[];
-  sortable: unknown[];
-  maxTotalHits: number;
-  /** Set by `configureIndex` in this process (true) or read back from the server (false). */
-  local: boolean;
-}
-
-/**
- * Meilisearch ranks by relevance before `sort` with its default rules, so a sorted word query would
- * be ordered by relevance first. Putting `sort` first makes an explicit sort the primary order,
- * as on every other engine; without a sort the rule is a no-op.
- */
-const RANKING_RULES = ['sort', 'words', 'typo', 'proximity', 'attribute', 'exactness'];
-const ENGINE_DEFAULT_MAX_TOTAL_HITS = 1000;
-const INTERNAL_HIT_FIELDS = [
-  '_formatted',
-  '_rankingScore',
-  '_rankingScoreDetails',
-  '_matchesPosition',
-  '_federation',
-];
-
-const invalidQuery = (message: string, field?: string): IntegrationError =>
-  IntegrationError.invalidInput(ErrorCode.InvalidSearchQuery, message, field);
-const invalidDocument = (message: string): IntegrationError =>
-  IntegrationError.invalidInput(ErrorCode.InvalidDocument, message, 'document');
-
-/** Whether `field` is covered by a Meilisearch attribute list (exact, nested under, or a `*` pattern). */
-function covered(field: string, declared: readonly unknown[]): boolean {
-  return declared.some((entry) => {
-    const patterns =
-      typeof entry === 'string'
-        ? [entry]
-        : Array.isArray((entry as { attributePatterns?: unknown })?.attributePatterns)
-          ? ((entry as { attributePatterns: unknown[] }).attributePatterns.filter(
-              (p) => typeof p === 'string',
-            ) as string[])
-          : [];
-    return patterns.some((p) => {
-      if (p === '*' || p === field || field.startsWith(`${p}.`)) return true;
-      if (!p.includes('*')) return false;
-      const re = new RegExp(
-        `^${p
-          .split('*')
-          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-          .join('.*')}$`,
-      );
-      return re.test(field);
-    });
-  });
-}
-
-function checkConfig(config: IndexConfig): IndexConfig {
-  return assertIndexConfig(config);
-}
-
-function checkCount(value: unknown, name: 'limit' | 'offset', dflt: number): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalidQuery(`${name} must be a non-negative integer`, name);
-  }
-  if (name === 'limit' && value > MAX_SEARCH_LIMIT) {
-    throw invalidQuery(`limit must be at most ${MAX_SEARCH_LIMIT}`, 'limit');
-  }
-  return value;
-}
-
-function fieldList(value: unknown, name: 'facets' | 'highlight'): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every(isValidFieldName)) {
-    throw invalidQuery(`${name} must be an array of field names`, name);
-  }
-  return [...new Set(value as string[])];
-}
-
-/**
- * The page of Meilisearch's exhaustive `page`/`hitsPerPage` mode that contains `[offset, offset +
- * limit)`: the smallest `hitsPerPage ≥ limit` whose page boundaries do not split the window. That
- * mode counts `totalHits` exactly (offset/limit mode only estimates), for any offset.
- */
-export function pageWindow(
-  offset: number,
-  limit: number,
-): { hitsPerPage: number; page: number; skip: number } {
-  if (limit === 0) return { hitsPerPage: 0, page: 1, skip: 0 };
-  for (let h = limit, tries = 0; tries < 10_000; h++, tries++) {
-    const first = Math.floor(offset / h);
-    if (first === Math.floor((offset + limit - 1) / h))
-      return { hitsPerPage: h, page: first + 1, skip: offset - first * h };
-  }
-  return { hitsPerPage: offset + limit, page: 1, skip: offset };
-}
-
-/** Dates in documents are stored as epoch milliseconds, the form portable filters compare. */
-function datesToMillis(value: unknown): unknown {
-  if (value instanceof Date) return value.getTime();
-  if (Array.isArray(value)) return value.map(datesToMillis);
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, datesToMillis(v)]));
-  }
-  return value;
-}
+import { encodeDocumentId, MAX_ENGINE_ID_BYTES } from './ids';
+import { type MeilisearchSearchOptions, resolveOptions } from './options';
+import { checkQuery, searchParams, undeclaredField } from './query';
+import { type EngineResponse, toResult } from './response';
+import { ENGINE_DEFAULT_MAX_TOTAL_HITS, engineSettings, type KnownIndex, unknownIndex } from './settings';
 
 /**
  * The Meilisearch {@link SearchProvider}, on the official `meilisearch` client. Create it with
@@ -191,50 +48,25 @@ export class MeilisearchSearch implements SearchProvider {
   #closed = false;
 
   /** @internal Use `createMeilisearchSearch`. */
-  constructor(opts: MeilisearchSearchOptions) {
-    if (typeof opts?.host !== 'string' || opts.host.trim() === '') {
-      throw IntegrationError.configuration(
-        ErrorCode.MissingConfiguration,
-        '[meilisearch] "host" is required',
-      );
-    }
-    if (typeof opts.apiKey !== 'string') {
-      throw IntegrationError.configuration(
-        ErrorCode.MissingConfiguration,
-        '[meilisearch] "apiKey" is required (use "" for a server without a master key)',
-      );
-    }
-    const positive = (v: unknown, name: string, dflt: number): number => {
-      if (v === undefined) return dflt;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-        throw IntegrationError.configuration(
-          ErrorCode.InvalidConfiguration,
-          `[meilisearch] "${name}" must be a positive number`,
-        );
-      }
-      return v;
-    };
-    const timeout = positive(opts.timeoutMs, 'timeoutMs', 10_000);
-    this.#wait = {
-      timeout: positive(opts.taskTimeoutMs, 'taskTimeoutMs', 30_000),
-      interval: positive(opts.taskPollIntervalMs, 'taskPollIntervalMs', 50),
-    };
-    this.#batchSize = Math.floor(positive(opts.batchSize, 'batchSize', 1000));
-    if (opts.maxTotalHits !== undefined)
-      this.#maxTotalHits = Math.floor(positive(opts.maxTotalHits, 'maxTotalHits', 1));
+  constructor(options: MeilisearchSearchOptions) {
+    const opts = resolveOptions(options);
+    this.#wait = opts.wait;
+    this.#batchSize = opts.batchSize;
+    this.#maxTotalHits = opts.maxTotalHits;
     this.#secrets = opts.apiKey ? [opts.apiKey] : [];
     try {
       this.#client = new Meilisearch({
         host: opts.host,
         apiKey: opts.apiKey || undefined,
-        timeout,
+        timeout: opts.timeout,
         defaultWaitOptions: this.#wait,
         clientAgents: ['fraiseql-integrations'],
       });
     } catch (err) {
-      throw IntegrationError.configuration(
-        ErrorCode.InvalidConfiguration,
-        `[meilisearch] invalid host ${JSON.stringify(opts.host)}: ${(err as Error).message}`,
+      throw configError(
+        PROVIDER,
+        `invalid host ${JSON.stringify(opts.host)}: ${(err as Error).message}`,
+        'host',
       );
     }
   }
@@ -250,116 +82,32 @@ export class MeilisearchSearch implements SearchProvider {
     for (const [index, config] of Object.entries(indexes ?? {})) await this.configureIndex(index, config);
   }
 
-  async search<T = Record<string, unknown>>(q: SearchQuery): Promise<SearchResult<T>> {
+  async search<T = Record<string, unknown>>(query: SearchQuery): Promise<SearchResult<T>> {
     this.#open();
-    if (!q || typeof q !== 'object') throw invalidQuery('A search query must be an object');
-    assertIndexName(q.index);
-    const index = q.index;
-    if (typeof q.query !== 'string') throw invalidQuery('query must be a string ("" browses)', 'query');
-    const limit = checkCount(q.limit, 'limit', DEFAULT_SEARCH_LIMIT);
-    const offset = checkCount(q.offset, 'offset', 0);
-    const facets = fieldList(q.facets, 'facets');
-    const highlight = fieldList(q.highlight, 'highlight');
-    if (q.rawFilter !== undefined && typeof q.rawFilter !== 'string') {
-      throw invalidQuery('rawFilter must be a Meilisearch filter string', 'rawFilter');
-    }
-    const filter = normalizeFilter(q.filter);
-    const sort = parseSort(q.sort);
-
-    let known = await this.#index(index);
-    const problem = (k: KnownIndex): IntegrationError | undefined => {
-      for (const leaf of filter.flat()) {
-        if (!covered(leaf.field, k.filterable)) {
-          return invalidQuery(
-            `Field "${leaf.field}" is not filterable; declare it in the index's filterable fields`,
-            leaf.field,
-          );
-        }
-      }
-      for (const s of sort) {
-        if (!covered(s.field, k.sortable)) {
-          return invalidQuery(
-            `Field "${s.field}" is not sortable; declare it in the index's sortable fields`,
-            'sort',
-          );
-        }
-      }
-      for (const f of facets) {
-        if (!covered(f, k.filterable)) {
-          return invalidQuery(
-            `Facet "${f}" is not filterable; declare it in the index's filterable fields`,
-            'facets',
-          );
-        }
-      }
-      return undefined;
-    };
-    let bad = problem(known);
+    const q = checkQuery(query);
+    let known = await this.#index(q.index);
+    let bad = undeclaredField(q, known);
     if (bad && !known.local) {
       // Settings read back earlier may be stale (another process configured the index since).
-      this.#known.delete(index);
-      known = await this.#index(index);
-      bad = problem(known);
+      this.#known.delete(q.index);
+      known = await this.#index(q.index);
+      bad = undeclaredField(q, known);
     }
     if (bad) throw bad;
-
-    const translated = toMeilisearchFilter(filter);
-    const raw = q.rawFilter?.trim() ? q.rawFilter : undefined;
-    const engineFilter: EngineFilter | undefined =
-      raw && translated ? [raw, translated] : (raw ?? translated);
-    const { hitsPerPage, page, skip } = pageWindow(offset, limit);
-    const params: SearchParams = {
-      hitsPerPage,
-      page,
-      matchingStrategy: 'all',
-      showRankingScore: true,
-    };
-    if (engineFilter !== undefined) params.filter = engineFilter;
-    if (sort.length > 0) params.sort = toMeilisearchSort(sort);
-    if (facets.length > 0) params.facets = facets;
-    if (highlight.length > 0) {
-      params.attributesToHighlight = highlight;
-      params.highlightPreTag = '<mark>';
-      params.highlightPostTag = '</mark>';
-    }
-
-    const res = await this.#call('search', index, () =>
-      this.#engineIndex(index).search<Record<string, unknown>, SearchParams>(q.query, params),
+    const { params, skip } = searchParams(q);
+    const res = await this.#call('search', q.index, () =>
+      this.#engineIndex(q.index).search<Record<string, unknown>, SearchParams>(q.query, params),
     );
-    const hits = (res.hits ?? []).slice(skip, skip + limit).map((h) => this.#hit<T>(h, known, highlight));
-    // Page mode answers `totalHits`; `estimatedTotalHits` only if the server ignored it.
-    const counts = res as { totalHits?: number; estimatedTotalHits?: number };
-    const finite = typeof counts.totalHits === 'number';
-    const totalHits = finite ? counts.totalHits! : (counts.estimatedTotalHits ?? hits.length);
-    const result: SearchResult<T> = {
-      hits,
-      totalHits,
-      totalHitsExact: finite && totalHits < known.maxTotalHits,
-      processingTimeMs: typeof res.processingTimeMs === 'number' ? res.processingTimeMs : 0,
-    };
-    if (facets.length > 0) {
-      const dist = (res.facetDistribution ?? {}) as Record<string, Record<string, number>>;
-      result.facets = Object.fromEntries(
-        facets.map((f) => {
-          const counts: FacetCount[] = Object.entries(dist[f] ?? {}).map(([value, count]) => ({
-            value,
-            count,
-          }));
-          counts.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-          return [f, counts];
-        }),
-      );
-    }
-    return result;
+    return toResult<T>(res as EngineResponse, q, known, skip);
   }
 
   async indexDocument(doc: Document): Promise<void> {
     this.#open();
     if (!doc || typeof doc !== 'object')
-      throw invalidDocument('A document must be an object { id, index, data }');
+      throw badDocument(PROVIDER, 'A document must be an object { id, index, data }');
     assertIndexName(doc.index);
     const known = await this.#writeTarget(doc.index);
-    const body = this.#engineDocument(doc, known.primaryKey);
+    const body = engineDocument(doc, known.primaryKey);
     const task = await this.#task('indexing a document', doc.index, (i) =>
       i.addDocuments([body], { primaryKey: known.primaryKey }),
     );
@@ -382,7 +130,7 @@ export class MeilisearchSearch implements SearchProvider {
    */
   async indexDocuments(docs: Document[]): Promise<BulkResult> {
     this.#open();
-    if (!Array.isArray(docs)) throw invalidDocument('indexDocuments takes an array of documents');
+    if (!Array.isArray(docs)) throw badDocument(PROVIDER, 'indexDocuments takes an array of documents');
     const failed: BulkResult['failed'] = [];
     const groups = new Map<string, Document[]>();
     for (const doc of docs) {
@@ -401,7 +149,7 @@ export class MeilisearchSearch implements SearchProvider {
       const ready: { id: string; body: Record<string, unknown> }[] = [];
       for (const doc of group) {
         try {
-          ready.push({ id: doc.id, body: this.#engineDocument(doc, known.primaryKey) });
+          ready.push({ id: doc.id, body: engineDocument(doc, known.primaryKey) });
         } catch (err) {
           failed.push({ id: typeof doc.id === 'string' ? doc.id : '', reason: (err as Error).message });
         }
@@ -427,7 +175,7 @@ export class MeilisearchSearch implements SearchProvider {
   async deleteDocument(index: string, id: string): Promise<void> {
     this.#open();
     assertIndexName(index);
-    if (typeof id !== 'string') throw invalidDocument('Document id must be a string');
+    if (typeof id !== 'string') throw badDocument(PROVIDER, 'Document id must be a string');
     const stored = encodeDocumentId(id);
     // An id Meilisearch could never have stored is already absent.
     if (id === '' || Buffer.byteLength(stored) > MAX_ENGINE_ID_BYTES) return;
@@ -453,7 +201,7 @@ export class MeilisearchSearch implements SearchProvider {
   async configureIndex(index: string, config: IndexConfig): Promise<void> {
     this.#open();
     assertIndexName(index);
-    const checked = checkConfig(config);
+    const checked = assertIndexConfig(config);
     const primaryKey = checked.primaryKey ?? 'id';
     const info = await this.#call('reading the index', index, () => this.#client.getRawIndex(index)).catch(
       (err: unknown) => {
@@ -488,13 +236,7 @@ export class MeilisearchSearch implements SearchProvider {
         );
       }
     }
-    const settings: Record<string, unknown> = {
-      searchableAttributes: checked.searchable,
-      filterableAttributes: checked.filterable ?? [],
-      sortableAttributes: checked.sortable ?? [],
-      rankingRules: RANKING_RULES,
-    };
-    if (this.#maxTotalHits !== undefined) settings.pagination = { maxTotalHits: this.#maxTotalHits };
+    const settings = engineSettings(checked, this.#maxTotalHits);
     const task = await this.#task('configuring the index', index, (i) => i.updateSettings(settings));
     if (task.status !== 'succeeded')
       throw taskFailure(task, `configuring "${index}" failed`, index, this.#secrets);
@@ -593,79 +335,9 @@ export class MeilisearchSearch implements SearchProvider {
       return await this.#index(index);
     } catch (err) {
       if (err instanceof IntegrationError && err.code === ErrorCode.IndexNotFound) {
-        return {
-          primaryKey: 'id',
-          filterable: [],
-          sortable: [],
-          maxTotalHits: ENGINE_DEFAULT_MAX_TOTAL_HITS,
-          local: false,
-        };
+        return unknownIndex();
       }
       throw err;
     }
   }
-
-  /** The document as Meilisearch stores it: data plus the (encoded) id under the primary key. */
-  #engineDocument(doc: Document, primaryKey: string): Record<string, unknown> {
-    if (typeof doc.id !== 'string' || doc.id.length === 0)
-      throw invalidDocument('Document id must be a non-empty string');
-    const data: unknown = doc.data;
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw invalidDocument(`Document ${JSON.stringify(doc.id)}: data must be a plain object`);
-    }
-    const stored = encodeDocumentId(doc.id);
-    if (Buffer.byteLength(stored) > MAX_ENGINE_ID_BYTES) {
-      throw invalidDocument(
-        `Document id ${JSON.stringify(doc.id.slice(0, 40))}… is too long for Meilisearch (${MAX_ENGINE_ID_BYTES} bytes once encoded)`,
-      );
-    }
-    const body = { ...(datesToMillis(data) as Record<string, unknown>), [primaryKey]: stored };
-    try {
-      JSON.stringify(body);
-    } catch (err) {
-      throw invalidDocument(
-        `Document ${JSON.stringify(doc.id)} cannot be serialised to JSON: ${(err as Error).message}`,
-      );
-    }
-    return body;
-  }
-
-  #hit<T>(h: Record<string, unknown>, known: KnownIndex, highlight: string[]): SearchHit<T> {
-    const pk = known.primaryKey;
-    const id = decodeDocumentId(String(h[pk] ?? ''));
-    const document: Record<string, unknown> = { ...h };
-    for (const f of INTERNAL_HIT_FIELDS) delete document[f];
-    document[pk] = id;
-    const hit: SearchHit<T> = { id, document: document as T };
-    if (typeof h._rankingScore === 'number') hit.score = h._rankingScore;
-    if (highlight.length > 0 && h._formatted && typeof h._formatted === 'object') {
-      const highlights: Record<string, string> = {};
-      for (const field of highlight) {
-        const v = getField(h._formatted as Record<string, unknown>, field);
-        if (typeof v === 'string') highlights[field] = v;
-        else if (Array.isArray(v)) {
-          const parts = v.filter((x) => typeof x === 'string');
-          if (parts.length > 0) highlights[field] = parts.join(', ');
-        }
-      }
-      hit.highlights = highlights;
-    }
-    return hit;
-  }
-}
-
-/**
- * Creates the Meilisearch search provider: checks that the server answers `/health` and accepts
- * the API key, then applies `indexes` with `configureIndex`. An unreachable server is IN501/IN502
- * (or IN102 after `timeoutMs`), a refused key IN400 — the key never appears in a message.
- */
-export async function createMeilisearchSearch(opts: MeilisearchSearchOptions): Promise<MeilisearchSearch> {
-  const provider = new MeilisearchSearch(opts);
-  try {
-    await provider.connect(opts.indexes);
-  } catch (err) {
-    await provider.close();
-    throw err;
-  }
-  return provider;
 }

@@ -137,23 +137,3 @@ export function mapTypesenseError(
   }
   return IntegrationError.provider(ErrorCode.TypesenseError, PROVIDER, `${prefix}: ${said}`, cause);
 }
-
-/** Rejects with IN102 when `promise` has not settled within `ms` (the request keeps running until close()). */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          IntegrationError.provider(
-            ErrorCode.SearchTimeout,
-            PROVIDER,
-            `[${PROVIDER}] ${what}: timed out after ${ms} ms`,
-          ),
-        ),
-      ms,
-    );
-    timer.unref?.();
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NormalizedFilter, NormalizedLeaf, SortSpec } from '@fraiseql/core';
-import { ErrorCode, IntegrationError } from '@fraiseql/core';
+import { badQuery, isPlainObject } from '@fraiseql/core';
 
 /**
  * Translation of the portable filter into Typesense's `filter_by` syntax
@@ -73,10 +73,6 @@ function scalarOf(v: unknown): string | number | boolean | undefined {
   return undefined;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
-}
-
 /**
  * The hidden `_fields` / `_values` of a document as it will be stored (with its `id`). Paths
  * follow `getField`: keys that are valid field names, nested plain objects joined with `.`
@@ -116,9 +112,8 @@ export function typesenseHiddenValues(doc: Record<string, unknown>): {
   return { _fields: [...fields], _values: [...values] };
 }
 
-function bad(message: string, field = 'filter'): IntegrationError {
-  return IntegrationError.invalidInput(ErrorCode.InvalidSearchQuery, message, field);
-}
+/** IN101 for a filter the engine cannot express (kit `badQuery`, naming `filter` by default). */
+const bad = (message: string, field = 'filter') => badQuery(message, field);
 
 /**
  * A string as a backtick-quoted Typesense filter literal, for callers composing a `rawFilter`.

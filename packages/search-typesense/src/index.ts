@@ -25,39 +25,14 @@
  * - Errors: unknown collection IN100, rejected query IN101, timeouts IN102, 401/403 IN401 (provider
  *   "typesense"), unreachable nodes IN5xx; the API key never appears in a message.
  */
-import { ErrorCode, IntegrationError } from '@fraiseql/core';
-import { type TypesenseSearchOptions, TypesenseSearchProvider } from './provider';
+import { checkOptions, type TypesenseSearchOptions } from './options';
+import { TypesenseSearchProvider } from './provider';
 import { configFromSchema } from './schema';
 
-export {
-  planPages,
-  TYPESENSE_MAX_PER_PAGE,
-  type TypesenseNode,
-  type TypesenseSearchOptions,
-  TypesenseSearchProvider,
-} from './provider';
+export type { TypesenseNode, TypesenseSearchOptions } from './options';
+export { TypesenseSearchProvider } from './provider';
+export { planPages, TYPESENSE_MAX_PER_PAGE } from './query';
 export type { TypesenseCollectionSchema, TypesenseFieldSchema } from './schema';
-
-function checkOptions(opts: TypesenseSearchOptions): void {
-  const bad = (message: string) =>
-    IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[typesense] ${message}`);
-  if (!opts || typeof opts !== 'object') throw bad('options are required');
-  if (typeof opts.apiKey !== 'string' || opts.apiKey === '') {
-    throw IntegrationError.configuration(ErrorCode.MissingConfiguration, '[typesense] apiKey is required');
-  }
-  if (!Array.isArray(opts.nodes) || opts.nodes.length === 0) throw bad('nodes must list at least one node');
-  for (const n of opts.nodes) {
-    if (!n || typeof n.host !== 'string' || n.host === '') throw bad('every node needs a host');
-    if (!Number.isInteger(n.port) || n.port <= 0 || n.port > 65535)
-      throw bad(`node ${n.host} has an invalid port`);
-    if (n.protocol !== 'http' && n.protocol !== 'https')
-      throw bad(`node ${n.host} must use protocol "http" or "https"`);
-  }
-  for (const key of ['connectionTimeoutMs', 'importTimeoutMs', 'healthCheckTimeoutMs'] as const) {
-    const v = opts[key];
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw bad(`${key} must be a positive number`);
-  }
-}
 
 /**
  * Connects to Typesense: checks `/health` (a coded error when the nodes cannot be reached) and

@@ -1,4 +1,5 @@
-import { ErrorCode, type IndexConfig, IntegrationError, isValidFieldName } from '@fraiseql/core';
+import { configError, type IndexConfig, isValidFieldName } from '@fraiseql/core';
+import { PROVIDER } from './errors';
 import { TYPESENSE_FIELDS_FIELD, TYPESENSE_VALUES_FIELD } from './filter';
 
 /** One field of a Typesense collection schema (https://typesense.org/docs/latest/api/collections.html). */
@@ -40,9 +41,7 @@ export const HIDDEN_FIELDS: TypesenseFieldSchema[] = [
 
 export const STRING_TYPES = new Set(['string', 'string[]', 'string*']);
 
-function badConfig(message: string): IntegrationError {
-  return IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[typesense] ${message}`);
-}
+const badConfig = (message: string) => configError(PROVIDER, message);
 
 function fieldList(value: unknown, what: string, index: string): string[] {
   if (value === undefined) return [];
