@@ -51,7 +51,10 @@ function invalid(source: string, issues: ConfigIssue[], cause?: unknown): Config
  * Units: TOML `default_ttl` is seconds and becomes `defaultTtlMs`; every other duration is
  * already `*_ms` and keeps its value.
  */
-export function parseConfig(text: string, opts: { sourceName?: string } = {}): IntegrationsConfig {
+export function parseConfig(
+  text: string,
+  opts: { sourceName?: string; env?: Record<string, string | undefined> } = {},
+): IntegrationsConfig {
   const source = opts.sourceName ?? DEFAULT_CONFIG_PATH;
   if (typeof text !== 'string') {
     throw invalid(source, [{ path: '', message: `expected TOML text (got ${typeof text})` }]);
@@ -75,9 +78,35 @@ export function parseConfig(text: string, opts: { sourceName?: string } = {}): I
     }
     throw invalid(source, [{ path: '', message: `TOML syntax error: ${describeError(err)}` }], err);
   }
+  applyEnvOverrides(doc, opts.env ?? process.env);
   const result = validateDocument(doc);
   if (!result.ok) throw invalid(source, result.issues);
   return result.config;
+}
+
+const OVERRIDE = /^FRAISEQL_(SEARCH|CACHE|QUEUES|POSTGRES|OBSERVERS)_([A-Z0-9_]+)$/;
+
+/**
+ * `FRAISEQL_<SECTION>_<KEY>=value` overrides a top-level key of a section the file has (seed 003:
+ * `FRAISEQL_OBSERVERS_MAX_PARALLELISM=8`). Numbers and `true`/`false` are typed; the result is
+ * validated like the file, so a bad override is an IN002 naming the key.
+ */
+function applyEnvOverrides(doc: unknown, env: Record<string, string | undefined>): void {
+  if (!doc || typeof doc !== 'object') return;
+  for (const [name, value] of Object.entries(env)) {
+    const m = OVERRIDE.exec(name);
+    if (!m || value === undefined) continue;
+    const section = (doc as Record<string, unknown>)[m[1]!.toLowerCase()];
+    if (!section || typeof section !== 'object' || Array.isArray(section)) continue;
+    const typed = /^-?\d+(\.\d+)?$/.test(value)
+      ? Number(value)
+      : value === 'true'
+        ? true
+        : value === 'false'
+          ? false
+          : value;
+    (section as Record<string, unknown>)[m[2]!.toLowerCase()] = typed;
+  }
 }
 
 /**

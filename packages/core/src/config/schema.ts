@@ -1,7 +1,30 @@
 import * as z from 'zod';
-import { resilienceSchema } from '../resilience';
-import { isValidIndexName, isValidQueueName } from '../validation';
+import {
+  bool,
+  envName,
+  fieldList,
+  indexName,
+  KNOWN_KEYS_MARK,
+  language,
+  looseTable,
+  nonEmpty,
+  nonNegativeInt,
+  oneOf,
+  port,
+  positiveInt,
+  positiveNumber,
+  queueName,
+  showValue,
+  sqlIdent,
+  str,
+  table,
+  tableName,
+  tagged,
+} from './leaves';
+import { observerCrossChecks, observersSection } from './observers';
 import type { IntegrationsConfig } from './types';
+
+export { showValue } from './leaves';
 
 /** One problem found in a config file: a dotted path (`cache.default_ttl`) and what is wrong. */
 export interface ConfigIssue {
@@ -12,171 +35,6 @@ export interface ConfigIssue {
   line?: number;
   /** 1-based, for syntax errors. */
   column?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Leaves: every check carries the words of its error, so messages read the same everywhere
-// ("expected a positive integer (got -5)") instead of zod's generic defaults.
-
-/** A value quoted for a message: short, and never a whole table dumped into the error. */
-export function showValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (v instanceof Date) return `a date (${Number.isNaN(v.getTime()) ? String(v) : v.toISOString()})`;
-  if (Array.isArray(v)) {
-    const inner = v.slice(0, 5).map(showValue).join(', ');
-    return `[${inner}${v.length > 5 ? ', ...' : ''}]`;
-  }
-  if (typeof v === 'object') return 'a table';
-  return typeof v;
-}
-
-function leaf<T>(expected: string, ok: (v: unknown) => boolean) {
-  return z.custom<T>((v) => ok(v), {
-    error: (iss) =>
-      iss.input === undefined
-        ? `required: ${expected}`
-        : `expected ${expected} (got ${showValue(iss.input)})`,
-  });
-}
-
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SQL_IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-const positiveInt = leaf<number>('a positive integer', (v) => isInt(v) && v > 0);
-const nonNegativeInt = leaf<number>('an integer >= 0', (v) => isInt(v) && v >= 0);
-const positiveNumber = leaf<number>(
-  'a positive number',
-  (v) => typeof v === 'number' && Number.isFinite(v) && v > 0,
-);
-const port = leaf<number>('a port number (1-65535)', (v) => isInt(v) && v >= 1 && v <= 65535);
-const bool = leaf<boolean>('true or false', (v) => typeof v === 'boolean');
-const str = leaf<string>('a string', (v) => typeof v === 'string');
-const nonEmpty = leaf<string>('a non-empty string', (v) => typeof v === 'string' && v.length > 0);
-const envName = leaf<string>(
-  'an environment variable name (letters, digits and _)',
-  (v) => typeof v === 'string' && ENV_NAME.test(v),
-);
-const sqlIdent = leaf<string>(
-  'an SQL identifier (letters, digits and _, not starting with a digit, at most 63 characters)',
-  (v) => typeof v === 'string' && SQL_IDENT.test(v),
-);
-const tableName = leaf<string>('a table name ("table" or "schema.table")', (v) => {
-  if (typeof v !== 'string') return false;
-  const parts = v.split('.');
-  return parts.length <= 2 && parts.every((p) => SQL_IDENT.test(p));
-});
-const language = leaf<string>(
-  'a text search configuration name, like "english" or "simple"',
-  (v) => typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(v),
-);
-
-function oneOf<const T extends readonly string[]>(values: T) {
-  return leaf<T[number]>(
-    `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
-    (v) => typeof v === 'string' && values.includes(v),
-  );
-}
-
-const indexName = leaf<string>(
-  'an index name: 1-64 characters of letters, digits, "_" and "-"',
-  isValidIndexName,
-);
-const queueName = leaf<string>(
-  'a queue name: 1-128 characters of letters, digits, "_", ".", ":" and "-"',
-  isValidQueueName,
-);
-const fieldList = z.array(nonEmpty);
-
-// ---------------------------------------------------------------------------------------------
-// Tables. Unknown keys are errors (a typo must not silently fall back to a default); the error
-// carries the valid keys so the message can suggest the right one. zod's issue has no link back
-// to the schema, hence the marker in its message, decoded by `formatIssues`.
-
-const KNOWN_KEYS_MARK = '\u0000known-keys:';
-
-const camel = (key: string) => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
-function camelizeShallow(obj: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[camel(k)] = v;
-  return out;
-}
-
-function camelizeDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelizeDeep);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[camel(k)] = camelizeDeep(v);
-    return out;
-  }
-  return value;
-}
-
-function table(
-  shape: Record<string, z.ZodType>,
-  map: (o: Record<string, unknown>) => Record<string, unknown> = (o) => o,
-) {
-  const known = Object.keys(shape);
-  return z
-    .strictObject(shape, {
-      error: (iss) =>
-        iss.code === 'unrecognized_keys' ? KNOWN_KEYS_MARK + JSON.stringify(known) : undefined,
-    })
-    .transform((o) => map(camelizeShallow(o as Record<string, unknown>)));
-}
-
-/** `[x.resilience]`: timeout, breaker and retry settings (see `ResilienceOptions`), keys camelCased. */
-const looseTable = z.record(z.string(), z.unknown()).transform((o, ctx) => {
-  const camel = camelizeDeep(o) as Record<string, unknown>;
-  const checked = resilienceSchema.safeParse(camel);
-  if (!checked.success) {
-    for (const issue of checked.error.issues) {
-      const path = issue.path.map((p) => String(p).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
-      const message =
-        issue.code === 'unrecognized_keys'
-          ? `unknown key(s) ${issue.keys.map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join(', ')}`
-          : issue.message;
-      ctx.addIssue({ code: 'custom', message, path });
-    }
-  }
-  return camel;
-});
-
-/**
- * A section whose shape depends on one key (`provider`, `backend`). The tag is checked first so
- * an unknown backend is one clear error instead of one error per variant.
- */
-function tagged(tag: string, variants: Record<string, z.ZodType>) {
-  const names = Object.keys(variants);
-  const expected = `one of ${names.map((n) => JSON.stringify(n)).join(', ')}`;
-  return z.unknown().transform((input, ctx) => {
-    if (input === null || typeof input !== 'object' || Array.isArray(input) || input instanceof Date) {
-      ctx.issues.push({ code: 'custom', input, message: `expected a table (got ${showValue(input)})` });
-      return z.NEVER;
-    }
-    const value = (input as Record<string, unknown>)[tag];
-    const schema = typeof value === 'string' && Object.hasOwn(variants, value) ? variants[value] : undefined;
-    if (!schema) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        path: [tag],
-        message:
-          value === undefined ? `required: ${expected}` : `expected ${expected} (got ${showValue(value)})`,
-      });
-      return z.NEVER;
-    }
-    const r = schema.safeParse(input, { reportInput: true });
-    if (!r.success) {
-      for (const issue of r.error.issues) ctx.issues.push(issue as (typeof ctx.issues)[number]);
-      return z.NEVER;
-    }
-    return r.data;
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,6 +167,7 @@ export const configSchema = table({
   cache: cacheSection.optional(),
   queues: queuesSection.optional(),
   postgres: postgresSection.optional(),
+  observers: observersSection.optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +220,7 @@ function unknownKeyMessage(key: string, known: string[]): string {
   }
   const close = known
     .map((k) => ({ k, d: editDistance(key.toLowerCase(), k) }))
-    .filter(({ k, d }) => d <= Math.max(1, Math.floor(k.length / 3)))
+    .filter(({ k, d }) => d <= Math.max(1, Math.floor(Math.min(k.length, key.length) / 3)))
     .sort((a, b) => a.d - b.d)[0];
   if (close) return `unknown key (did you mean "${close.k}"?)`;
   return `unknown key (expected one of: ${known.join(', ')})`;
@@ -410,6 +269,10 @@ export type ParseResult = { ok: true; config: IntegrationsConfig } | { ok: false
 /** Validates a parsed TOML document (snake_case) into the camelCased config. */
 export function validateDocument(doc: unknown): ParseResult {
   const r = configSchema.safeParse(doc, { reportInput: true });
-  if (r.success) return { ok: true, config: r.data as IntegrationsConfig };
+  if (r.success) {
+    const config = r.data as IntegrationsConfig;
+    const cross = observerCrossChecks(config);
+    return cross.length === 0 ? { ok: true, config } : { ok: false, issues: cross };
+  }
   return { ok: false, issues: formatIssues(r.error.issues) };
 }

@@ -170,10 +170,53 @@ export interface PostgresConfig {
   embeddedDir?: string;
 }
 
+/** `[[observers.observer]]`: one observer; actions keep their own keys, camelCased (`url_env` → `urlEnv`). */
+export interface ObserverConfig {
+  name: string;
+  entity: string;
+  events?: ('INSERT' | 'UPDATE' | 'DELETE' | 'created' | 'updated' | 'deleted')[];
+  /** An expression (`"total >= 1000 and status == 'new'"`) or a portable Filter table. */
+  condition?: unknown;
+  actions: ({ type: string } & Record<string, unknown>)[];
+  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; multiplier?: number };
+}
+
+/** `[observers]` (DESIGN §8.5); the runtime's defaults apply to absent keys. */
+export interface ObserversConfig {
+  group?: string;
+  listenerId?: string;
+  changeLog?: string;
+  schema?: string;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  maxParallelism?: number;
+  actionTimeoutMs?: number;
+  retentionDays?: number;
+  source?: string;
+  failover?: { healthCheckIntervalMs?: number; failoverThresholdMs?: number };
+  breaker?: {
+    failureRateThreshold?: number;
+    minimumRequests?: number;
+    windowMs?: number;
+    halfOpenAfterMs?: number;
+  };
+  /** Stored in the `[cache]` backend; TOML `window_seconds` becomes `windowMs`. */
+  dedup?: { enabled?: boolean; windowMs?: number; key?: 'content' | 'id' };
+  /** Stored in the `[cache]` backend; TOML `ttl_seconds` becomes `ttlMs`. */
+  actionCache?: { enabled?: boolean; ttlMs?: number };
+  /** Default `"postgres"` (in-process). */
+  transport?: 'postgres' | 'nats';
+  role?: 'all' | 'listener' | 'worker';
+  /** `[observers.nats]`, for `@fraiseql/observers-nats`. */
+  nats?: Record<string, unknown>;
+  observer?: ObserverConfig[];
+}
+
 /** The validated, camelCased form of `fraiseql.toml`. Absent sections are not built. */
 export interface IntegrationsConfig {
   search?: SearchConfig;
   cache?: CacheConfig;
   queues?: QueuesConfig;
   postgres?: PostgresConfig;
+  observers?: ObserversConfig;
 }
