@@ -267,14 +267,7 @@ export class RabbitConnection extends EventEmitter {
         // caller's next read must see them back.
         // Bounded: a broker that stopped answering must not hang the caller here.
         if (ch) {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([
-            ch.close().catch(noop),
-            new Promise<void>((resolve) => {
-              timer = setTimeout(resolve, 2000);
-            }),
-          ]);
-          clearTimeout(timer);
+          await withTimeout(ch.close(), 2000, () => new Error('closing the channel timed out')).catch(noop);
         }
       }
     }

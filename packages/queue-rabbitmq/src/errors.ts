@@ -27,3 +27,8 @@ export function amqpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
+
+/** IN303 for a bad argument of a queue call (`items`, `limit`, `handler`). */
+export function invalidArgument(message: string, field: string): IntegrationError {
+  return IntegrationError.invalidInput(ErrorCode.InvalidJobOptions, message, field);
+}

@@ -1,11 +1,14 @@
 import {
   assertConcurrency,
+  configError,
   DEFAULT_MAX_JOB_BYTES,
   ErrorCode,
   IntegrationError,
+  positiveIntOption,
   positiveOption,
   type QueueCommonOptions,
   redactSecrets,
+  urlSecrets,
 } from '@fraiseql/core';
 
 /** Options of {@link createRabbitQueue}, on top of the options every queue factory takes. */
@@ -72,7 +75,7 @@ export interface ResolvedRabbitOptions {
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function invalid(message: string): IntegrationError {
-  return IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[rabbitmq] ${message}`);
+  return configError('rabbitmq', message);
 }
 
 /**
@@ -122,10 +125,7 @@ export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions 
     'rabbitmq',
     'milliseconds',
   );
-  const maxJobBytes = opts.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES;
-  if (!Number.isInteger(maxJobBytes) || maxJobBytes <= 0) {
-    throw invalid(`maxJobBytes must be a positive integer, got ${String(maxJobBytes)}`);
-  }
+  const maxJobBytes = positiveIntOption(opts.maxJobBytes, 'maxJobBytes', DEFAULT_MAX_JOB_BYTES, 'rabbitmq');
   let concurrency: number;
   try {
     concurrency = assertConcurrency(opts.concurrency);
@@ -142,7 +142,8 @@ export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions 
   return {
     url: opts.url,
     safeUrl: redactSecrets(opts.url),
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    // The decoded password (the raw one when it needs no decoding), to mask in messages.
+    password: urlSecrets(opts.url).at(-1),
     prefix,
     operationTimeoutMs: positiveOption(
       opts.operationTimeoutMs,

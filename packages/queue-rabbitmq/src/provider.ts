@@ -1,50 +1,29 @@
-import { randomUUID } from 'node:crypto';
 import {
   assertConcurrency,
   assertEnqueueOptions,
   assertQueueName,
   type EnqueueOptions,
-  ErrorCode,
-  IntegrationError,
   type JobHandler,
   type JobInfo,
   type ListJobsQuery,
+  probeWithTimeout,
   type QueueCapabilities,
   type QueueProvider,
   resolveQueueOptions,
-  toJson,
   type WorkerOptions,
-  withTimeout,
 } from '@fraiseql/core';
-import type { Channel, ConsumeMessage, GetMessage, Options } from 'amqplib';
 import { RabbitConnection } from './connection';
-import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
-import { PROVIDER, rabbitError, unavailable, unsupported } from './errors';
+import { PauseControl } from './control';
+import { peekDeadLetters, retryDeadLetters } from './dead-letters';
+import { Declarations } from './declarations';
+import { PUBLISH_BATCH, prepareJobs } from './enqueue';
+import type { Envelope } from './envelope';
+import { invalidArgument, PROVIDER, unavailable, unsupported } from './errors';
 import type { ResolvedRabbitOptions } from './options';
-import {
-  controlExchange,
-  DLQ_ARGS,
-  JOBS_ARGS,
-  nextRung,
-  PAUSED_ARGS,
-  priorityLevel,
-  type QueueNames,
-  queueNames,
-  RUNG_REDECLARE_MS,
-  RUNGS_MS,
-  rungArgs,
-} from './topology';
-import { RabbitWorker, type WorkerHost } from './worker';
-
-const noop = () => {};
-/**
- * Publishes of one `enqueueMany` in flight at once: a caller's batch of up to 1000 goes out whole
- * and waits for its confirms once (amqplib buffers 1024 frames per channel before it asks for a
- * drain), instead of two half-batches each waiting a confirm round trip.
- */
-const PUBLISH_BATCH = 1000;
-/** Messages moved per channel by `retryFailed` before their acks. */
-const DLQ_BATCH = 200;
+import { Publisher } from './publishing';
+import { DLQ_ARGS, JOBS_ARGS, RUNGS_MS, rungArgs } from './topology';
+import { RabbitWorker } from './worker';
+import type { WorkerHost } from './worker-host';
 
 const NO_ID_LOOKUP =
   'RabbitMQ cannot find a message by id (a queue is only readable from its head); use peekFailed, retryFailed or purgeFailed for failed jobs';
@@ -73,38 +52,38 @@ export class RabbitQueueProvider implements QueueProvider {
 
   private readonly conn: RabbitConnection;
   private readonly workers = new Set<RabbitWorker<any>>();
-  /** Objects declared on the current connection (name → when), so publishes do not re-declare. */
-  private readonly declared = new Map<string, number>();
-  private readonly declaring = new Map<string, Promise<void>>();
-  /** Queues whose jobs queue is known to exist, so reads skip the existence check. */
-  private readonly known = new Set<string>();
-  private control: { gen: number; closed: boolean; ready: Promise<void> } | undefined;
+  private readonly decl: Declarations;
+  private readonly publisher: Publisher;
+  private readonly control: PauseControl;
   private closed = false;
   private closingPromise: Promise<void> | undefined;
   private readonly host: WorkerHost;
 
   constructor(private readonly opts: ResolvedRabbitOptions) {
     this.conn = new RabbitConnection(opts);
+    this.decl = new Declarations(this.conn, opts.prefix);
+    this.publisher = new Publisher(this.conn, this.decl);
+    this.control = new PauseControl(this.conn, this.decl, opts, this.workers, () => this.closed);
     this.conn.on('connected', () => {
-      this.declared.clear();
+      this.decl.reset();
       for (const w of this.workers) void w.refresh();
     });
     this.conn.on('disconnected', () => {
-      this.declared.clear();
-      this.control = undefined;
+      this.decl.reset();
+      this.control.reset();
     });
     this.host = {
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
       operationTimeoutMs: opts.operationTimeoutMs,
       currentLink: () => this.conn.current(),
-      jobsQueueName: (queue) => this.names(queue).jobs,
-      ensureQueue: (queue) => this.ensureQueue(queue),
-      ensureControl: () => this.ensureControl(),
-      readPaused: (queue) => this.readPaused(queue),
-      send: (env, what) => this.send(env, what),
-      sendToDlq: (env, what) => this.sendToDlq(env, what),
-      quarantine: (queue, msg, reason) => this.quarantine(queue, msg, reason),
-      forgetQueue: (queue) => this.forgetQueue(queue),
+      jobsQueueName: (queue) => this.decl.names(queue).jobs,
+      ensureQueue: (queue) => this.decl.ensureQueue(queue),
+      ensureControl: () => this.control.ensureControl(),
+      readPaused: (queue) => this.control.readPaused(queue),
+      send: (env, what) => this.publisher.send(env, what),
+      sendToDlq: (env, what) => this.publisher.sendToDlq(env, what),
+      quarantine: (queue, msg, reason) => this.publisher.quarantine(queue, msg, reason),
+      forgetQueue: (queue) => this.decl.forgetQueue(queue),
       unregister: (worker) => this.workers.delete(worker),
     };
   }
@@ -124,7 +103,7 @@ export class RabbitQueueProvider implements QueueProvider {
 
   async enqueue<T>(queue: string, data: T, opts?: EnqueueOptions): Promise<string> {
     const [job] = this.prepare(queue, [{ data, opts }], 'enqueue');
-    await this.send(job!.env, `enqueueing a job on "${queue}"`, job!.dataJson);
+    await this.publisher.send(job!.env, `enqueueing a job on "${queue}"`, job!.dataJson);
     return job!.env.id;
   }
 
@@ -142,16 +121,16 @@ export class RabbitQueueProvider implements QueueProvider {
   async enqueueMany<T>(queue: string, items: { data: T; opts?: EnqueueOptions }[]): Promise<string[]> {
     if (!Array.isArray(items)) {
       assertQueueName(queue);
-      throw this.badOptions('enqueueMany takes an array of { data, opts } items', 'items');
+      throw invalidArgument('enqueueMany takes an array of { data, opts } items', 'items');
     }
     const jobs = this.prepare(queue, items, 'enqueueMany');
     if (jobs.length === 0) return [];
-    await this.ensureQueue(queue);
+    await this.decl.ensureQueue(queue);
     for (let i = 0; i < jobs.length; i += PUBLISH_BATCH) {
       await Promise.all(
         jobs
           .slice(i, i + PUBLISH_BATCH)
-          .map((j) => this.send(j.env, `enqueueing jobs on "${queue}"`, j.dataJson)),
+          .map((j) => this.publisher.send(j.env, `enqueueing jobs on "${queue}"`, j.dataJson)),
       );
     }
     return jobs.map((j) => j.env.id);
@@ -164,39 +143,7 @@ export class RabbitQueueProvider implements QueueProvider {
   ): { env: Envelope; dataJson: string }[] {
     this.assertOpen(what);
     assertQueueName(queue);
-    const queueOpts = resolveQueueOptions(this.opts.common, queue);
-    const now = Date.now();
-    return items.map((item, i) => {
-      if (item === null || typeof item !== 'object') {
-        throw this.badOptions(`item ${i} must be an object { data, opts? }`, 'items');
-      }
-      const opts = item.opts;
-      assertEnqueueOptions(opts);
-      if (opts?.dedupKey !== undefined) {
-        throw unsupported(
-          'dedupKey',
-          'RabbitMQ cannot look up pending or running messages by key (capabilities.dedup is false)',
-        );
-      }
-      const dataJson = toJson(item.data, ErrorCode.InvalidJobData, 'Job data', this.opts.maxJobBytes);
-      const delayMs = opts?.delayMs ?? 0;
-      const env: Envelope = {
-        v: 1,
-        id: randomUUID(),
-        queue,
-        data: undefined,
-        attempts: 0,
-        failures: 0,
-        lost: 0,
-        maxRetries: opts?.maxRetries ?? queueOpts.maxRetries,
-        priority: opts?.priority ?? 0,
-        createdAt: now,
-        runAt: now + delayMs,
-      };
-      if (opts?.timeoutMs !== undefined) env.timeoutMs = opts.timeoutMs;
-      if (delayMs > 0) env.delayMs = delayMs;
-      return { env, dataJson };
-    });
+    return prepareJobs(this.opts, queue, items);
   }
 
   // ------------------------------------------------------------------ counts
@@ -205,8 +152,8 @@ export class RabbitQueueProvider implements QueueProvider {
   async queueLength(queue: string): Promise<number> {
     assertQueueName(queue);
     this.assertOpen('queueLength');
-    if (!(await this.exists(queue))) return 0;
-    const n = this.names(queue);
+    if (!(await this.decl.exists(queue))) return 0;
+    const n = this.decl.names(queue);
     return this.conn.withOp(`counting jobs of "${queue}"`, async (ch) => {
       // Rungs come and go (x-expires), so each is declared to be counted; a rung created here is
       // empty and expires again on its own.
@@ -222,8 +169,8 @@ export class RabbitQueueProvider implements QueueProvider {
   async failedCount(queue: string): Promise<number> {
     assertQueueName(queue);
     this.assertOpen('failedCount');
-    if (!(await this.exists(queue))) return 0;
-    const n = this.names(queue);
+    if (!(await this.decl.exists(queue))) return 0;
+    const n = this.decl.names(queue);
     return this.conn.withOp(
       `counting failed jobs of "${queue}"`,
       async (ch) => (await ch.assertQueue(n.dlq, DLQ_ARGS)).messageCount,
@@ -265,17 +212,8 @@ export class RabbitQueueProvider implements QueueProvider {
     assertQueueName(queue);
     this.assertOpen('peekFailed');
     const max = this.assertLimit(limit, 'limit');
-    if (!(await this.exists(queue))) return [];
-    const n = this.names(queue);
-    return this.conn.withTempChannel(`reading failed jobs of "${queue}"`, async (ch) => {
-      const out: JobInfo[] = [];
-      while (out.length < max) {
-        const msg = await ch.get(n.dlq, { noAck: false });
-        if (msg === false) break;
-        out.push(this.describeFailed(queue, msg));
-      }
-      return out;
-    });
+    if (!(await this.decl.exists(queue))) return [];
+    return peekDeadLetters(this.conn, queue, this.decl.names(queue).dlq, max);
   }
 
   /**
@@ -288,53 +226,18 @@ export class RabbitQueueProvider implements QueueProvider {
   async retryFailed(queue: string, limit?: number): Promise<number> {
     assertQueueName(queue);
     this.assertOpen('retryFailed');
-    let left = limit === undefined ? Number.POSITIVE_INFINITY : this.assertLimit(limit, 'limit', 1e9);
-    if (!(await this.exists(queue))) return 0;
-    await this.ensureQueue(queue);
-    const n = this.names(queue);
-    let moved = 0;
-    for (;;) {
-      const batch = await this.conn.withTempChannel(`retrying failed jobs of "${queue}"`, async (ch) => {
-        const taken: { msg: GetMessage; env: Envelope }[] = [];
-        let bad = 0;
-        // Unreadable dead letters are held unacked (so the loop sees each once) and requeued
-        // when this channel closes.
-        while (taken.length < Math.min(DLQ_BATCH, left)) {
-          const msg = await ch.get(n.dlq, { noAck: false });
-          if (msg === false) break;
-          // Never retry more than was there when the call started: jobs failing meanwhile wait.
-          if (left === Number.POSITIVE_INFINITY) left = msg.fields.messageCount + 1 + taken.length + bad;
-          try {
-            taken.push({ msg, env: decodeEnvelope(msg.content) });
-          } catch {
-            bad++;
-          }
-        }
-        const now = Date.now();
-        await Promise.all(
-          taken.map(({ env }) => {
-            const fresh: Envelope = { ...env, attempts: 0, failures: 0, lost: 0, runAt: now };
-            delete fresh.failedAt;
-            delete fresh.delayMs;
-            return this.send(fresh, `retrying failed job ${env.id}`);
-          }),
-        );
-        for (const { msg } of taken) ch.ack(msg);
-        return { moved: taken.length, bad, empty: taken.length + bad === 0 };
-      });
-      moved += batch.moved;
-      left -= batch.moved + batch.bad;
-      if (batch.empty || left <= 0 || batch.moved === 0) break;
-    }
-    return moved;
+    const max = limit === undefined ? undefined : this.assertLimit(limit, 'limit', 1e9);
+    if (!(await this.decl.exists(queue))) return 0;
+    await this.decl.ensureQueue(queue);
+    return retryDeadLetters(this.conn, this.publisher, queue, this.decl.names(queue).dlq, max);
   }
 
   /** Deletes every failed job of the queue; returns how many. */
   async purgeFailed(queue: string): Promise<number> {
     assertQueueName(queue);
     this.assertOpen('purgeFailed');
-    if (!(await this.exists(queue))) return 0;
-    const n = this.names(queue);
+    if (!(await this.decl.exists(queue))) return 0;
+    const n = this.decl.names(queue);
     return this.conn.withOp(`purging failed jobs of "${queue}"`, async (ch) => {
       await ch.assertQueue(n.dlq, DLQ_ARGS);
       return (await ch.purgeQueue(n.dlq)).messageCount;
@@ -349,12 +252,11 @@ export class RabbitQueueProvider implements QueueProvider {
   async deleteQueue(queue: string): Promise<void> {
     assertQueueName(queue);
     this.assertOpen('deleteQueue');
-    const n = this.names(queue);
+    const n = this.decl.names(queue);
     await this.conn.withOp(`deleting queue "${queue}"`, async (ch) => {
       for (const name of [n.jobs, n.dlq, n.paused, ...n.rungs()]) await ch.deleteQueue(name);
     });
-    this.forgetQueue(queue);
-    this.known.delete(queue);
+    this.decl.dropQueue(queue);
   }
 
   // ------------------------------------------------------------------ pause
@@ -369,8 +271,8 @@ export class RabbitQueueProvider implements QueueProvider {
   async pause(queue: string): Promise<void> {
     assertQueueName(queue);
     this.assertOpen('pause');
-    await this.ensureQueue(queue);
-    const n = this.names(queue);
+    await this.decl.ensureQueue(queue);
+    const n = this.decl.names(queue);
     const body = Buffer.from(
       JSON.stringify({ paused: true, at: new Date().toISOString(), pid: process.pid }),
     );
@@ -380,102 +282,25 @@ export class RabbitQueueProvider implements QueueProvider {
       body,
       { persistent: true, contentType: 'application/json' },
       `pausing "${queue}"`,
-      () => this.redeclareQueue(queue),
+      () => this.decl.redeclareQueue(queue),
     );
-    await this.announce(queue);
+    await this.control.announce(queue);
   }
 
   async resume(queue: string): Promise<void> {
     assertQueueName(queue);
     this.assertOpen('resume');
-    await this.ensureQueue(queue);
-    const n = this.names(queue);
+    await this.decl.ensureQueue(queue);
+    const n = this.decl.names(queue);
     await this.conn.withOp(`resuming "${queue}"`, (ch) => ch.purgeQueue(n.paused));
-    await this.announce(queue);
+    await this.control.announce(queue);
   }
 
   async isPaused(queue: string): Promise<boolean> {
     assertQueueName(queue);
     this.assertOpen('isPaused');
-    if (!(await this.exists(queue))) return false;
-    return this.readPaused(queue);
-  }
-
-  private async readPaused(queue: string): Promise<boolean> {
-    const n = this.names(queue);
-    const reply = await this.conn.withOp(`reading the pause flag of "${queue}"`, (ch) =>
-      ch.assertQueue(n.paused, PAUSED_ARGS),
-    );
-    return reply.messageCount > 0;
-  }
-
-  /** Tells every worker of `queue`, here and elsewhere, to re-read the pause flag. */
-  private async announce(queue: string): Promise<void> {
-    const exchange = controlExchange(this.opts.prefix);
-    await this.declareOnce(`exchange:${exchange}`, (ch) =>
-      ch.assertExchange(exchange, 'fanout', { durable: true }).then(noop),
-    );
-    // Not mandatory: with no worker anywhere, nobody is bound and that is fine.
-    await this.conn.publish(
-      exchange,
-      '',
-      Buffer.from(JSON.stringify({ queue })),
-      { contentType: 'application/json' },
-      `announcing the pause state of "${queue}"`,
-      undefined,
-      false,
-    );
-    await Promise.all([...this.workers].filter((w) => w.queue === queue).map((w) => w.refresh()));
-  }
-
-  /**
-   * Subscribes this connection to the control fan-out (an exclusive, auto-deleted queue), once
-   * per connection; workers call it before they read the pause flag, so no note is missed.
-   */
-  private async ensureControl(): Promise<void> {
-    const link = this.conn.current();
-    if (!link) throw unavailable('not connected');
-    if (this.control && this.control.gen === link.gen && !this.control.closed) return this.control.ready;
-    const exchange = controlExchange(this.opts.prefix);
-    const state = { gen: link.gen, closed: false, ready: Promise.resolve() };
-    state.ready = (async () => {
-      const ch = await link.model.createChannel();
-      ch.on('error', noop);
-      ch.on('close', () => {
-        state.closed = true;
-        if (this.control !== state) return;
-        this.control = undefined;
-        // Only the channel died (the connection lives on): subscribe again and re-read.
-        if (!this.closed && this.conn.current() === link) for (const w of this.workers) void w.refresh();
-      });
-      try {
-        await ch.assertExchange(exchange, 'fanout', { durable: true });
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-        await ch.bindQueue(queue, exchange, '');
-        await ch.consume(queue, (msg) => this.onControl(msg), { noAck: true });
-      } catch (err) {
-        await ch.close().catch(noop);
-        throw err;
-      }
-    })();
-    this.control = state;
-    try {
-      await state.ready;
-    } catch (err) {
-      if (this.control === state) this.control = undefined;
-      throw rabbitError(err, 'subscribing to the control exchange', this.opts.password);
-    }
-  }
-
-  private onControl(msg: ConsumeMessage | null): void {
-    if (!msg) return;
-    let queue: unknown;
-    try {
-      queue = JSON.parse(msg.content.toString('utf8')).queue;
-    } catch {
-      return;
-    }
-    for (const w of this.workers) if (w.queue === queue) void w.refresh();
+    if (!(await this.decl.exists(queue))) return false;
+    return this.control.readPaused(queue);
   }
 
   // ------------------------------------------------------------------ workers
@@ -486,7 +311,7 @@ export class RabbitQueueProvider implements QueueProvider {
    */
   process<T>(queue: string, handler: JobHandler<T>, opts?: WorkerOptions): RabbitWorker<T> {
     assertQueueName(queue);
-    if (typeof handler !== 'function') throw this.badOptions('handler must be a function', 'handler');
+    if (typeof handler !== 'function') throw invalidArgument('handler must be a function', 'handler');
     const concurrency = assertConcurrency(opts?.concurrency ?? this.opts.concurrency);
     this.assertOpen('process');
     const worker = new RabbitWorker<T>(
@@ -506,16 +331,10 @@ export class RabbitQueueProvider implements QueueProvider {
   /** True when the broker answers within `healthCheckTimeoutMs`; false while disconnected. */
   async healthCheck(): Promise<boolean> {
     if (this.closed || !this.conn.connected) return false;
-    try {
-      await withTimeout(
-        this.conn.withOp('health check', (ch) => ch.checkExchange('amq.direct')),
-        this.opts.healthCheckTimeoutMs,
-        () => new Error('health check timed out'),
-      );
-      return true;
-    } catch {
-      return false;
-    }
+    return probeWithTimeout(
+      this.conn.withOp('health check', (ch) => ch.checkExchange('amq.direct')).then(() => true),
+      this.opts.healthCheckTimeoutMs,
+    );
   }
 
   /** Closes every worker (up to `shutdownTimeoutMs` for running jobs), then the connection. */
@@ -528,182 +347,7 @@ export class RabbitQueueProvider implements QueueProvider {
     return this.closingPromise;
   }
 
-  // ------------------------------------------------------------------ publishing
-
-  private names(queue: string): QueueNames {
-    return queueNames(this.opts.prefix, queue);
-  }
-
-  private props(env: Envelope): Options.Publish {
-    return {
-      persistent: true,
-      messageId: env.id,
-      priority: priorityLevel(env.priority),
-      contentType: 'application/json',
-      timestamp: Math.floor(env.createdAt / 1000),
-      type: 'fraiseql.job',
-    };
-  }
-
-  /**
-   * Publishes a job where it belongs now: the jobs queue when due (or due within
-   * `LOCAL_WAIT_MS`), otherwise the delay rung {@link nextRung} picks. Confirmed.
-   */
-  private async send(env: Envelope, what: string, dataJson?: string): Promise<void> {
-    const n = this.names(env.queue);
-    await this.ensureQueue(env.queue);
-    const remaining = env.runAt - Date.now();
-    const rung = nextRung(remaining, env.delayMs ?? remaining);
-    let target = n.jobs;
-    if (rung > 0) {
-      target = n.delay(rung);
-      await this.ensureRung(env.queue, rung);
-    }
-    await this.conn.publish('', target, encode(env, dataJson), this.props(env), what, () =>
-      this.redeclareQueue(env.queue, rung),
-    );
-  }
-
-  private async sendToDlq(env: Envelope, what: string): Promise<void> {
-    await this.ensureQueue(env.queue);
-    await this.conn.publish('', this.names(env.queue).dlq, encode(env), this.props(env), what, () =>
-      this.redeclareQueue(env.queue),
-    );
-  }
-
-  /** Keeps an unreadable delivery (its body as it was) in the dead-letter queue. */
-  private async quarantine(queue: string, msg: ConsumeMessage, reason: string): Promise<void> {
-    await this.ensureQueue(queue);
-    const props: Options.Publish = {
-      persistent: true,
-      contentType: msg.properties.contentType,
-      headers: { ...(msg.properties.headers ?? {}), 'x-fraiseql-error': reason },
-    };
-    if (typeof msg.properties.messageId === 'string') props.messageId = msg.properties.messageId;
-    await this.conn.publish(
-      '',
-      this.names(queue).dlq,
-      msg.content,
-      props,
-      `quarantining a message of "${queue}"`,
-    );
-  }
-
-  // ------------------------------------------------------------------ declarations
-
-  /** Declares the jobs queue, dead-letter queue and pause flag of `queue`, once per connection. */
-  private ensureQueue(queue: string): Promise<void> {
-    const n = this.names(queue);
-    return this.declareOnce(`queue:${queue}`, async (ch) => {
-      await ch.assertQueue(n.jobs, JOBS_ARGS);
-      await ch.assertQueue(n.dlq, DLQ_ARGS);
-      await ch.assertQueue(n.paused, PAUSED_ARGS);
-      this.known.add(queue);
-    });
-  }
-
-  /** Declares a delay rung, again whenever our last declare is older than RUNG_REDECLARE_MS (x-expires). */
-  private ensureRung(queue: string, rungMs: number): Promise<void> {
-    const n = this.names(queue);
-    const name = n.delay(rungMs);
-    return this.declareOnce(
-      `rung:${name}`,
-      (ch) => ch.assertQueue(name, rungArgs(n.jobs, rungMs)).then(noop),
-      RUNG_REDECLARE_MS,
-    );
-  }
-
-  private async redeclareQueue(queue: string, rungMs = 0): Promise<void> {
-    this.forgetQueue(queue);
-    await this.ensureQueue(queue);
-    if (rungMs > 0) await this.ensureRung(queue, rungMs);
-  }
-
-  private forgetQueue(queue: string): void {
-    const n = this.names(queue);
-    this.declared.delete(`queue:${queue}`);
-    for (const name of n.rungs()) this.declared.delete(`rung:${name}`);
-  }
-
-  private declareOnce(
-    key: string,
-    declare: (ch: Channel) => Promise<void>,
-    maxAgeMs = Infinity,
-  ): Promise<void> {
-    const at = this.declared.get(key);
-    if (at !== undefined && Date.now() - at < maxAgeMs) return Promise.resolve();
-    let pending = this.declaring.get(key);
-    if (!pending) {
-      pending = this.conn
-        .withOp(`declaring ${key}`, async (ch) => {
-          try {
-            await declare(ch);
-          } catch (err) {
-            if ((err as { code?: unknown })?.code === 406) {
-              throw rabbitError(
-                err,
-                `${key} exists on the broker with other arguments (delete it, or use another prefix)`,
-              );
-            }
-            throw err;
-          }
-        })
-        .then(() => {
-          this.declared.set(key, Date.now());
-        })
-        .finally(() => this.declaring.delete(key));
-      this.declaring.set(key, pending);
-    }
-    return pending;
-  }
-
-  /**
-   * Whether the jobs queue of `queue` exists, checked on a throwaway channel (a missing queue is
-   * a channel error). Reads of a never-used queue answer 0/false instead of declaring it.
-   */
-  private async exists(queue: string): Promise<boolean> {
-    if (this.known.has(queue)) return true;
-    const n = this.names(queue);
-    const found = await this.conn.withTempChannel(`checking queue "${queue}"`, async (ch) => {
-      try {
-        await ch.checkQueue(n.jobs);
-        return true;
-      } catch (err) {
-        if (RabbitConnection.isNotFound(err)) return false;
-        throw err;
-      }
-    });
-    if (found) this.known.add(queue);
-    return found;
-  }
-
   // ------------------------------------------------------------------ helpers
-
-  private describeFailed(queue: string, msg: GetMessage): JobInfo {
-    try {
-      const env = decodeEnvelope(msg.content);
-      return jobInfo(env, 'failed', env.attempts);
-    } catch (err) {
-      const reason = err instanceof BadEnvelope ? err.message : String(err);
-      const header = msg.properties.headers?.['x-fraiseql-error'];
-      const stamp =
-        typeof msg.properties.timestamp === 'number'
-          ? new Date(msg.properties.timestamp * 1000)
-          : new Date(0);
-      return {
-        id: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : '',
-        queue,
-        data: msg.content.toString('utf8'),
-        attempts: 0,
-        maxRetries: 0,
-        createdAt: stamp,
-        state: 'failed',
-        priority: 0,
-        runAt: stamp,
-        lastError: typeof header === 'string' ? header : reason,
-      };
-    }
-  }
 
   private assertOpen(what: string): void {
     if (this.closed) throw unavailable(`${what}: the provider is closed`);
@@ -711,24 +355,8 @@ export class RabbitQueueProvider implements QueueProvider {
 
   private assertLimit(limit: unknown, field: string, max = 10_000): number {
     if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > max) {
-      throw this.badOptions(`${field} must be an integer from 1 to ${max}`, field);
+      throw invalidArgument(`${field} must be an integer from 1 to ${max}`, field);
     }
     return limit as number;
   }
-
-  private badOptions(message: string, field: string) {
-    return rabbitInvalid(message, field);
-  }
-}
-
-function rabbitInvalid(message: string, field: string): IntegrationError {
-  return IntegrationError.invalidInput(ErrorCode.InvalidJobOptions, message, field);
-}
-
-/** The message body; `dataJson` (already validated and sized by `toJson`) is spliced in as is. */
-function encode(env: Envelope, dataJson?: string): Buffer {
-  if (dataJson === undefined) return Buffer.from(JSON.stringify(env), 'utf8');
-  const { data: _data, ...rest } = env;
-  const head = JSON.stringify(rest);
-  return Buffer.from(`${head.slice(0, -1)},"data":${dataJson}}`, 'utf8');
 }

@@ -2,12 +2,11 @@ import { EventEmitter } from 'node:events';
 import {
   ErrorCode,
   IntegrationError,
-  interpretJobResult,
   type Job,
   type JobHandler,
-  type JobResult,
   type ResolvedQueueOptions,
   retryBackoffMs,
+  sleep,
   type Worker,
   type WorkerEvent,
   withTimeout,
@@ -16,88 +15,21 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
 import { rabbitError } from './errors';
 import { LOCAL_WAIT_MS } from './topology';
-
-/** What a worker needs from its provider. */
-export interface WorkerHost {
-  readonly shutdownTimeoutMs: number;
-  readonly operationTimeoutMs: number;
-  /** The live connection's generation and model, if connected. */
-  currentLink(): { gen: number; model: { createChannel(): Promise<Channel> } } | undefined;
-  jobsQueueName(queue: string): string;
-  ensureQueue(queue: string): Promise<void>;
-  ensureControl(): Promise<void>;
-  readPaused(queue: string): Promise<boolean>;
-  /** Publishes a job where it belongs now (jobs queue or a delay rung), confirmed. */
-  send(env: Envelope, what: string): Promise<void>;
-  /** Publishes a job to the dead-letter queue, confirmed. */
-  sendToDlq(env: Envelope, what: string): Promise<void>;
-  /** Publishes an unreadable message body to the dead-letter queue as it is, confirmed. */
-  quarantine(queue: string, msg: ConsumeMessage, reason: string): Promise<void>;
-  /** The queue vanished under a consumer: forget that it was declared. */
-  forgetQueue(queue: string): void;
-  unregister(worker: RabbitWorker<any>): void;
-}
-
-interface WorkerChannel {
-  ch: Channel;
-  gen: number;
-  closed: boolean;
-  consumerTag?: string;
-}
-
-type Outcome =
-  | { kind: 'complete' }
-  | { kind: 'retry'; error: Error; delayMs?: number }
-  | { kind: 'failed'; error: Error };
-
-interface Running {
-  env: Envelope;
-  msg: ConsumeMessage;
-  wch: WorkerChannel;
-  controller: AbortController;
-  /** Resolves when the handler has returned or thrown (it may outlive a timeout). */
-  handlerDone: Promise<void>;
-  /** Resolves when the outcome is recorded (or abandoned): the delivery is no longer ours. */
-  done: Promise<void>;
-  /** Set when `close()` handed the job back; the handler's late result is then ignored. */
-  released: boolean;
-  /** Set once the outcome is being recorded, so `close()` does not hand it back as well. */
-  finishing: boolean;
-}
+import { type Running, recordDelivery, type WorkerChannel, type WorkerHost } from './worker-host';
+import { asError, classify, type Outcome } from './worker-outcome';
 
 /** How often a worker re-reads its queue's pause flag, in case a control message was missed. */
 const PAUSE_POLL_MS = 5_000;
 const RETRY_RECONCILE_MS = 1_000;
 const noop = () => {};
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(typeof err === 'string' ? err : String(err));
-}
-
-function classify(result: JobResult | void): Outcome {
-  const o = interpretJobResult(result);
-  switch (o.kind) {
-    case 'retry':
-      return o.delayMs === undefined
-        ? { kind: 'retry', error: new Error(o.reason) }
-        : { kind: 'retry', error: new Error(o.reason), delayMs: o.delayMs };
-    case 'failed':
-      return { kind: 'failed', error: new Error(o.reason) };
-    case 'error':
-      // An unknown status is a failed attempt, exactly like a throw.
-      return { kind: 'retry', error: o.error };
-    default:
-      return { kind: 'complete' };
-  }
-}
 
 /**
  * A consumer of one queue on a channel of its own with `prefetch = concurrency`: RabbitMQ never
  * hands it more unacked jobs than it may run, so every delivery starts at once.
  *
  * Events: `completed(job: JobInfo)`, `retrying(job: JobInfo, error)`, `failed(job: JobInfo, error)`
- * (once, when the job is finally failed), `error(IntegrationError)` (only emitted when someone
+ * (once, when the job is finally failed), `stalled(jobId)` (a delivery arrived redelivered: a
+ * consumer took the job and was lost before it acked), `error(IntegrationError)` (only emitted when someone
  * listens), plus `ready` when it starts or resumes consuming and `paused` when it stops for a pause.
  *
  * The outcome of a run is recorded by publishing the next state of the job (a retry into a delay
@@ -292,6 +224,10 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
       await this.record(wch, msg, () => this.host.quarantine(this.queue, msg, reason));
       return;
     }
+    // Redelivered: a consumer (here or elsewhere) took it and died, or lost its connection,
+    // without acking. Reported once per redelivery: whatever happens next, the job is published
+    // afresh (not marked redelivered) or requeued by a failure that makes a redelivery of its own.
+    if (msg.fields.redelivered) this.safeEmit('stalled', env.id);
     if (this.state !== 'open') {
       // Delivered while closing: not taken. Hand it back as it was.
       await this.record(wch, msg, () => this.host.send(env, `handing back job ${env.id}`));
@@ -424,39 +360,11 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
     }
   }
 
-  /**
-   * Publishes the job's next state (if any), waits for the confirm, then acks the delivery.
-   * False when the outcome could not be recorded: the delivery then goes back to the queue.
-   */
-  private async record(
-    wch: WorkerChannel,
-    msg: ConsumeMessage,
-    publish?: () => Promise<void>,
-  ): Promise<boolean> {
-    if (wch.closed) return false;
-    if (publish) {
-      try {
-        await publish();
-      } catch (err) {
-        this.emitError(rabbitError(err, `recording a job of "${this.queue}"`));
-        if (!wch.closed) {
-          try {
-            wch.ch.nack(msg, false, true);
-          } catch {
-            // The channel closed meanwhile: RabbitMQ requeues the delivery anyway.
-          }
-        }
-        return false;
-      }
-    }
-    // Closed after the confirm: the delivery comes back as well — a duplicate, never a loss.
-    if (wch.closed) return false;
-    try {
-      wch.ch.ack(msg);
-      return true;
-    } catch {
-      return false;
-    }
+  /** {@link recordDelivery}, with failures reported as `error` events. */
+  private record(wch: WorkerChannel, msg: ConsumeMessage, publish?: () => Promise<void>): Promise<boolean> {
+    return recordDelivery(wch, msg, publish, (err) =>
+      this.emitError(rabbitError(err, `recording a job of "${this.queue}"`)),
+    );
   }
 
   // ------------------------------------------------------------------ shutdown

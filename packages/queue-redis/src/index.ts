@@ -3,11 +3,6 @@ export {
   MAX_PRIORITY,
   MIN_PRIORITY,
 } from './mapping';
-export {
-  createRedisQueue,
-  DEFAULT_PREFIX,
-  type RedisQueueOptions,
-  type RedisQueueProvider,
-  type RetentionOptions,
-} from './provider';
+export { DEFAULT_PREFIX, type RedisQueueOptions, type RetentionOptions } from './options';
+export { createRedisQueue, type RedisQueueProvider } from './provider';
 export type { RedisWorker } from './worker';

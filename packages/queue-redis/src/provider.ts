@@ -3,10 +3,8 @@ import type {
   EnqueueOptions,
   JobHandler,
   JobInfo,
-  JobState,
   ListJobsQuery,
   QueueCapabilities,
-  QueueCommonOptions,
   QueueProvider,
   Worker,
   WorkerOptions,
@@ -15,18 +13,26 @@ import {
   assertConcurrency,
   assertEnqueueOptions,
   assertQueueName,
-  DEFAULT_MAX_JOB_BYTES,
   ErrorCode,
   IntegrationError,
-  numberOption,
+  probeWithTimeout,
   redactSecrets,
   resolveQueueOptions,
   timeoutError,
   toJson,
   withTimeout,
 } from '@fraiseql/core';
-import { Queue as BullQueue, type JobType, type KeepJobs } from 'bullmq';
-import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Queue as BullQueue } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import { closeConnection, workerConnection } from './connection';
+import {
+  listingQuery,
+  listJobPage,
+  readJob,
+  retryFailedJob,
+  runningJobNotDeletable,
+  STATE_TYPES,
+} from './inspection';
 import {
   bullmqQueueName,
   isLookupId,
@@ -34,109 +40,15 @@ import {
   PROVIDER,
   redisError,
   toBullPriority,
-  toJobInfo,
-  toState,
 } from './mapping';
-import { closeConnection, RedisWorker } from './worker';
-
-/** Default key prefix: one hash tag, so every key of every queue lives in one Redis Cluster slot. */
-export const DEFAULT_PREFIX = '{fraiseql}';
-
-/** How long finished jobs are kept. Both limits apply; `{}` keeps every job. */
-export interface RetentionOptions {
-  /** Jobs older than this (since they finished) are removed. Default: see the option using it. */
-  maxAgeMs?: number;
-  /** At most this many jobs are kept, newest first. Default: see the option using it. */
-  maxCount?: number;
-}
-
-export interface RedisQueueOptions extends QueueCommonOptions {
-  /**
-   * Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). Default
-   * `redis://127.0.0.1:6379`. Not allowed together with `client`.
-   */
-  url?: string;
-  /**
-   * An ioredis client (`Redis` or `Cluster`) to use instead of a URL. The provider never closes
-   * it; workers get duplicates of it (with `maxRetriesPerRequest: null`, which BullMQ needs for
-   * blocking commands) that the provider owns and closes. It must not use ioredis `keyPrefix`
-   * (use `prefix`). Default: none — a connection is made from `url`.
-   */
-  client?: Redis | Cluster;
-  /**
-   * BullMQ key prefix: a queue's keys are `<prefix>:<queue>:…`. Default `{fraiseql}`. The braces
-   * are a Redis Cluster hash tag: every key of every queue under the prefix lands in one slot,
-   * which BullMQ's multi-key Lua scripts require. On a cluster the prefix must contain a hash tag
-   * (`{…}`, non-empty); use different prefixes to spread queues over shards.
-   */
-  prefix?: string;
-  /** Extra ioredis options for the connection made from `url`. Default `{}`. */
-  redisOptions?: RedisOptions;
-  /** Largest job payload, as JSON, in bytes; larger data is refused with IN308. Default 1 MiB. */
-  maxJobBytes?: number;
-  /** How long `Worker.close()` waits for running jobs when no `timeoutMs` is given. Default 30_000. */
-  closeTimeoutMs?: number;
-  /**
-   * How many times a job may be recovered from a dead worker (lease expired) before it is failed
-   * with "job stalled more than allowable limit" — a job that crashes every worker taking it must
-   * not crash them forever. Recoveries do not use up `maxRetries`. Default 10.
-   */
-  maxStalledCount?: number;
-  /** Retention of completed jobs. Default `{ maxAgeMs: 86_400_000 (1 day), maxCount: 10_000 }`. */
-  keepCompleted?: RetentionOptions;
-  /** Retention of failed jobs. Default `{ maxAgeMs: 604_800_000 (7 days), maxCount: 100_000 }`. */
-  keepFailed?: RetentionOptions;
-  /** Limit for connecting at start-up. Default 10_000. */
-  connectTimeoutMs?: number;
-  /** Limit for `healthCheck()` (a PING). Default 2_000. */
-  healthCheckTimeoutMs?: number;
-}
-
-const DEFAULT_KEEP_COMPLETED: RetentionOptions = { maxAgeMs: 86_400_000, maxCount: 10_000 };
-const DEFAULT_KEEP_FAILED: RetentionOptions = { maxAgeMs: 7 * 86_400_000, maxCount: 100_000 };
-const DEFAULT_URL = 'redis://127.0.0.1:6379';
-const MAX_LIST_LIMIT = 10_000;
-
-/** BullMQ states that make up each of ours, in the order a listing walks them. */
-const STATE_TYPES: Record<JobState, JobType[]> = {
-  // Delivery order: handed-back/stalled jobs (wait) go first, then by priority, then not yet due.
-  // 'paused' is the list older BullMQ versions parked waiting jobs in while a queue was paused.
-  pending: ['wait', 'paused' as JobType, 'prioritized', 'delayed', 'waiting-children'],
-  running: ['active'],
-  completed: ['completed'],
-  failed: ['failed'],
-};
-
-function configError(message: string): IntegrationError {
-  return IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[${PROVIDER}] ${message}`);
-}
-
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: boolean }).isCluster === true;
-}
-
-/** Redis Cluster hashes only the part between the first `{` and the next `}`, when non-empty. */
-function hasHashTag(prefix: string): boolean {
-  const open = prefix.indexOf('{');
-  if (open < 0) return false;
-  const close = prefix.indexOf('}', open + 1);
-  return close > open + 1;
-}
-
-function keep(opt: RetentionOptions | undefined, fallback: RetentionOptions, what: string): false | KeepJobs {
-  const r = opt ?? fallback;
-  if (r === null || typeof r !== 'object') throw configError(`${what} must be an object`);
-  const { maxAgeMs, maxCount } = r;
-  if (maxAgeMs !== undefined && !(Number.isFinite(maxAgeMs) && maxAgeMs > 0)) {
-    throw configError(`${what}.maxAgeMs must be a positive number of milliseconds`);
-  }
-  if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount >= 0)) {
-    throw configError(`${what}.maxCount must be a non-negative integer`);
-  }
-  if (maxAgeMs === undefined) return maxCount === undefined ? false : { count: maxCount };
-  const age = Math.max(1, Math.ceil(maxAgeMs / 1000));
-  return maxCount === undefined ? { age } : { age, count: maxCount };
-}
+import {
+  DEFAULT_URL,
+  providerClient,
+  type RedisQueueOptions,
+  type ResolvedRedisOptions,
+  resolveOptions,
+} from './options';
+import { RedisWorker } from './worker';
 
 /**
  * QueueProvider on BullMQ. BullMQ does storage, locks, stalled-job recovery, priorities, delays,
@@ -158,104 +70,23 @@ export class RedisQueueProvider implements QueueProvider {
   readonly prefix: string;
 
   readonly #opts: RedisQueueOptions;
+  readonly #o: ResolvedRedisOptions;
   readonly #ownsClient: boolean;
   readonly #client: Redis | Cluster;
   readonly #secrets: (string | undefined)[];
   readonly #queues = new Map<string, BullQueue>();
   readonly #workers = new Set<RedisWorker>();
-  readonly #maxJobBytes: number;
-  readonly #closeTimeoutMs: number;
-  readonly #visibilityTimeoutMs: number;
-  readonly #concurrency: number;
-  readonly #maxStalledCount: number;
-  readonly #healthCheckTimeoutMs: number;
-  readonly #connectTimeoutMs: number;
-  readonly #keepCompleted: false | KeepJobs;
-  readonly #keepFailed: false | KeepJobs;
   #closed?: Promise<void>;
 
   /** Use `createRedisQueue`, which also connects and checks the server. */
   constructor(opts: RedisQueueOptions = {}) {
-    if (opts === null || typeof opts !== 'object') throw configError('options must be an object');
+    this.#o = resolveOptions(opts);
     this.#opts = opts;
-    const prefix = opts.prefix ?? DEFAULT_PREFIX;
-    if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 256 || /\s/.test(prefix)) {
-      throw configError('prefix must be a non-empty string of at most 256 characters without whitespace');
-    }
-    this.prefix = prefix;
-    if (opts.client && opts.url !== undefined) throw configError('give either url or client, not both');
-    this.#maxJobBytes = numberOption(opts.maxJobBytes, 'maxJobBytes', DEFAULT_MAX_JOB_BYTES, {
-      provider: PROVIDER,
-      min: 1,
-    });
-    this.#closeTimeoutMs = numberOption(opts.closeTimeoutMs, 'closeTimeoutMs', 30_000, {
-      provider: PROVIDER,
-      min: 0,
-    });
-    this.#visibilityTimeoutMs = Math.round(
-      numberOption(opts.visibilityTimeoutMs, 'visibilityTimeoutMs', 30_000, { provider: PROVIDER, min: 200 }),
-    );
-    this.#healthCheckTimeoutMs = numberOption(opts.healthCheckTimeoutMs, 'healthCheckTimeoutMs', 2_000, {
-      provider: PROVIDER,
-      min: 1,
-    });
-    this.#connectTimeoutMs = numberOption(opts.connectTimeoutMs, 'connectTimeoutMs', 10_000, {
-      provider: PROVIDER,
-      min: 1,
-    });
-    const concurrency = opts.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-      throw configError('concurrency must be an integer from 1 to 1000');
-    }
-    this.#concurrency = concurrency;
-    const stalled = opts.maxStalledCount ?? 10;
-    if (!Number.isInteger(stalled) || stalled < 0)
-      throw configError('maxStalledCount must be an integer ≥ 0');
-    this.#maxStalledCount = stalled;
-    this.#keepCompleted = keep(opts.keepCompleted, DEFAULT_KEEP_COMPLETED, 'keepCompleted');
-    this.#keepFailed = keep(opts.keepFailed, DEFAULT_KEEP_FAILED, 'keepFailed');
-
-    if (opts.client) {
-      const client = opts.client;
-      if (typeof (client as Redis).duplicate !== 'function')
-        throw configError('client must be an ioredis client');
-      const clientOptions = isCluster(client) ? client.options.redisOptions : (client as Redis).options;
-      if (clientOptions?.keyPrefix) {
-        throw configError('the client must not use an ioredis keyPrefix: BullMQ needs `prefix` instead');
-      }
-      this.#client = client;
-      this.#ownsClient = false;
-      this.#secrets = [clientOptions?.password];
-    } else {
-      const url = opts.url ?? DEFAULT_URL;
-      if (typeof url !== 'string' || !/^rediss?:\/\//i.test(url)) {
-        throw configError(
-          `url must start with redis:// or rediss:// (got ${JSON.stringify(redactSecrets(String(url)))})`,
-        );
-      }
-      let password: string | undefined;
-      try {
-        password = decodeURIComponent(new URL(url).password) || undefined;
-      } catch {
-        throw configError(`url is not a valid URL: ${redactSecrets(url)}`);
-      }
-      this.#secrets = [password, opts.redisOptions?.password];
-      this.#client = new Redis(url, {
-        lazyConnect: true,
-        connectTimeout: this.#connectTimeoutMs,
-        ...opts.redisOptions,
-      });
-      this.#ownsClient = true;
-    }
-    if (isCluster(this.#client) && !hasHashTag(prefix)) {
-      throw configError(
-        `prefix "${prefix}" has no hash tag: on Redis Cluster every key of a BullMQ queue must be in one slot — use a prefix such as "{fraiseql}"`,
-      );
-    }
-    // ioredis reports connection trouble as 'error' events; the calls that fail report it to
-    // their callers, and an unhandled 'error' event would only print noise. A caller's client is
-    // left as it is.
-    if (this.#ownsClient) this.#client.on('error', () => {});
+    this.prefix = this.#o.prefix;
+    const pc = providerClient(opts, this.prefix, this.#o.connectTimeoutMs);
+    this.#client = pc.client;
+    this.#ownsClient = pc.ownsClient;
+    this.#secrets = pc.secrets;
   }
 
   /** @internal Connects (when the provider owns the connection) and checks the server answers. */
@@ -263,15 +94,12 @@ export class RedisQueueProvider implements QueueProvider {
     const where = this.#ownsClient
       ? redactSecrets(this.#opts.url ?? DEFAULT_URL, this.#secrets)
       : 'the given client';
+    const limit = this.#o.connectTimeoutMs;
     try {
       if (this.#client.status === 'wait') {
-        await withTimeout(this.#client.connect(), this.#connectTimeoutMs, () =>
-          timeoutError(`connecting to ${where}`, this.#connectTimeoutMs),
-        );
+        await withTimeout(this.#client.connect(), limit, () => timeoutError(`connecting to ${where}`, limit));
       }
-      await withTimeout(this.#client.ping(), this.#connectTimeoutMs, () =>
-        timeoutError(`PING to ${where}`, this.#connectTimeoutMs),
-      );
+      await withTimeout(this.#client.ping(), limit, () => timeoutError(`PING to ${where}`, limit));
     } catch (err) {
       if (this.#ownsClient) this.#client.disconnect();
       throw redisError(err, `cannot connect to ${where}`, this.#secrets);
@@ -313,7 +141,7 @@ export class RedisQueueProvider implements QueueProvider {
   /** Validates one job and builds its BullMQ form; throws before anything is written. */
   #prepare(queue: string, data: unknown, opts: EnqueueOptions | undefined) {
     assertEnqueueOptions(opts);
-    toJson(data, ErrorCode.InvalidJobData, 'Job data', this.#maxJobBytes);
+    toJson(data, ErrorCode.InvalidJobData, 'Job data', this.#o.maxJobBytes);
     const settings = resolveQueueOptions(this.#opts, queue);
     const o = opts ?? {};
     const jobOpts: OurJobsOptions = {
@@ -321,8 +149,8 @@ export class RedisQueueProvider implements QueueProvider {
       priority: toBullPriority(o.priority ?? 0),
       attempts: (o.maxRetries ?? settings.maxRetries) + 1,
       backoff: { type: 'fraiseql', delay: settings.retryDelayMs },
-      removeOnComplete: this.#keepCompleted,
-      removeOnFail: this.#keepFailed,
+      removeOnComplete: this.#o.keepCompleted,
+      removeOnFail: this.#o.keepFailed,
       fraiseql: { timeoutMs: o.timeoutMs ?? settings.timeoutMs },
     };
     // Rounded up: a delayed job must never be delivered before its due time.
@@ -394,27 +222,8 @@ export class RedisQueueProvider implements QueueProvider {
     this.#guard();
     assertQueueName(queue);
     if (!isLookupId(id)) return null;
-    return this.#call(`reading job ${id} of "${queue}" failed`, async () => {
-      const q = this.#queue(queue);
-      const job = await q.getJob(id);
-      if (!job) return null;
-      const bullState = await job.getState();
-      // A job whose hash outlived its state (removed concurrently) is gone for the caller too.
-      if (bullState === 'unknown') return null;
-      const runAt = bullState === 'delayed' ? (await this.#delayedRunAt(q, [id]))[0] : undefined;
-      return toJobInfo(queue, job, toState(bullState), runAt);
-    });
-  }
-
-  /** Due times of delayed jobs: the delayed set's score is `dueMs × 4096 + a tie-breaker`. */
-  async #delayedRunAt(q: BullQueue, ids: string[]): Promise<(number | undefined)[]> {
-    if (ids.length === 0) return [];
-    const key = q.toKey('delayed');
-    const pipeline = this.#client.pipeline();
-    for (const id of ids) pipeline.zscore(key, id);
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, score]) =>
-      err || score === null || score === undefined ? undefined : Math.floor(Number(score) / 0x1000),
+    return this.#call(`reading job ${id} of "${queue}" failed`, () =>
+      readJob(this.#client, this.#queue(queue), queue, id),
     );
   }
 
@@ -426,63 +235,11 @@ export class RedisQueueProvider implements QueueProvider {
   async listJobs(queue: string, q: ListJobsQuery): Promise<JobInfo[]> {
     this.#guard();
     assertQueueName(queue);
-    const state = q?.state;
-    if (!q || !(state in STATE_TYPES)) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidJobOptions,
-        `state must be one of ${Object.keys(STATE_TYPES).join(', ')}`,
-        'state',
-      );
-    }
-    const limit = q.limit ?? 100;
-    const offset = q.offset ?? 0;
-    if (
-      !Number.isInteger(limit) ||
-      limit < 0 ||
-      limit > MAX_LIST_LIMIT ||
-      !Number.isInteger(offset) ||
-      offset < 0
-    ) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidJobOptions,
-        `limit must be an integer from 0 to ${MAX_LIST_LIMIT} and offset an integer ≥ 0`,
-        'limit',
-      );
-    }
-    if (limit === 0) return [];
-    return this.#call(`listing the ${state} jobs of "${queue}" failed`, async () => {
-      const bq = this.#queue(queue);
-      const types = STATE_TYPES[state];
-      const asc = state === 'pending' || state === 'running';
-      // BullMQ pages each state separately, so the page is cut across states here.
-      const counts = await bq.getJobCounts(...types);
-      const out: JobInfo[] = [];
-      let skip = offset;
-      let remaining = limit;
-      for (const type of types) {
-        const n = counts[type] ?? 0;
-        if (skip >= n) {
-          skip -= n;
-          continue;
-        }
-        const take = Math.min(remaining, n - skip);
-        const jobs = await bq.getJobs([type], skip, skip + take - 1, asc);
-        const runAts =
-          type === 'delayed'
-            ? await this.#delayedRunAt(
-                bq,
-                jobs.map((j) => String(j.id)),
-              )
-            : [];
-        jobs.forEach((job, i) => {
-          out.push(toJobInfo(queue, job, toState(type), runAts[i]));
-        });
-        remaining -= jobs.length;
-        skip = 0;
-        if (remaining <= 0) break;
-      }
-      return out.slice(0, limit);
-    });
+    const query = listingQuery(q);
+    if (query.limit === 0) return [];
+    return this.#call(`listing the ${query.state} jobs of "${queue}" failed`, () =>
+      listJobPage(this.#client, this.#queue(queue), queue, query),
+    );
   }
 
   /**
@@ -494,22 +251,9 @@ export class RedisQueueProvider implements QueueProvider {
     this.#guard();
     assertQueueName(queue);
     if (!isLookupId(id)) return false;
-    return this.#call(`retrying job ${id} of "${queue}" failed`, async () => {
-      const q = this.#queue(queue);
-      const job = await q.getJob(id);
-      if (!job) return false;
-      try {
-        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-      } catch (err) {
-        // Negative codes are BullMQ's "not in the failed state" / "missing" / "locked" answers.
-        if (typeof (err as { code?: unknown }).code === 'number') return false;
-        throw err;
-      }
-      if (job.deduplicationId) {
-        await this.#client.set(`${q.qualifiedName}:de:${job.deduplicationId}`, id, 'NX');
-      }
-      return true;
-    });
+    return this.#call(`retrying job ${id} of "${queue}" failed`, () =>
+      retryFailedJob(this.#client, this.#queue(queue), id),
+    );
   }
 
   /**
@@ -526,13 +270,7 @@ export class RedisQueueProvider implements QueueProvider {
       if (!(await q.getJob(id))) return false;
       return (await q.remove(id)) === 1 ? true : 'locked';
     });
-    if (removed === 'locked') {
-      throw new IntegrationError(
-        ErrorCode.UnsupportedOperation,
-        `[${PROVIDER}] job ${id} of "${queue}" is running: BullMQ cannot delete a job a worker holds the lock of; delete it once it has finished`,
-        { provider: PROVIDER, resourceType: 'job' },
-      );
-    }
+    if (removed === 'locked') throw runningJobNotDeletable(queue, id);
     return removed;
   }
 
@@ -570,11 +308,12 @@ export class RedisQueueProvider implements QueueProvider {
         'handler',
       );
     }
-    const concurrency = assertConcurrency(opts?.concurrency ?? this.#concurrency);
+    const concurrency = assertConcurrency(opts?.concurrency ?? this.#o.concurrency);
     const bullName = bullmqQueueName(queue);
     // Named like BullMQ names a worker's blocking connection plus a suffix, so dashboards that
     // count workers by connection name (bull-board's getWorkers) count each worker once.
-    const connection = this.#workerConnection(
+    const connection = workerConnection(
+      this.#client,
       `${this.prefix}:${Buffer.from(bullName).toString('base64')}:fraiseql`,
     );
     const worker: RedisWorker = new RedisWorker(handler, {
@@ -583,9 +322,9 @@ export class RedisQueueProvider implements QueueProvider {
       prefix: this.prefix,
       settings: resolveQueueOptions(this.#opts, queue),
       concurrency,
-      visibilityTimeoutMs: this.#visibilityTimeoutMs,
-      maxStalledCount: this.#maxStalledCount,
-      closeTimeoutMs: this.#closeTimeoutMs,
+      visibilityTimeoutMs: this.#o.visibilityTimeoutMs,
+      maxStalledCount: this.#o.maxStalledCount,
+      closeTimeoutMs: this.#o.closeTimeoutMs,
       connection,
       onClosed: () => this.#workers.delete(worker),
     });
@@ -593,29 +332,12 @@ export class RedisQueueProvider implements QueueProvider {
     return worker;
   }
 
-  /** A worker's own connection: BullMQ requires `maxRetriesPerRequest: null` for workers. */
-  #workerConnection(connectionName: string): Redis | Cluster {
-    const client = this.#client;
-    const conn = isCluster(client)
-      ? client.duplicate(undefined, {
-          lazyConnect: false,
-          redisOptions: { ...client.options.redisOptions, maxRetriesPerRequest: null, connectionName },
-        })
-      : (client as Redis).duplicate({ lazyConnect: false, maxRetriesPerRequest: null, connectionName });
-    conn.on('error', () => {});
-    return conn;
-  }
-
   async healthCheck(): Promise<boolean> {
     if (this.#closed) return false;
-    try {
-      const reply = await withTimeout(this.#client.ping(), this.#healthCheckTimeoutMs, () =>
-        timeoutError('PING', this.#healthCheckTimeoutMs),
-      );
-      return reply === 'PONG';
-    } catch {
-      return false;
-    }
+    return probeWithTimeout(
+      this.#client.ping().then((reply) => reply === 'PONG'),
+      this.#o.healthCheckTimeoutMs,
+    );
   }
 
   /**

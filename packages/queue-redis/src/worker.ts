@@ -14,6 +14,7 @@ import {
   WaitingError,
 } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
+import { closeConnection } from './connection';
 import { maxRetriesOf, ourOptions, PROVIDER, redisError, toJobInfo } from './mapping';
 
 /** setTimeout's ceiling; a longer timeoutMs would fire at once. */
@@ -318,22 +319,5 @@ export class RedisWorker implements Worker {
       info,
       new IntegrationError(code, message, { provider: PROVIDER, resourceType: 'job', cause: err }),
     );
-  }
-}
-
-/** QUIT, or a hard disconnect when the server does not answer within a second. */
-export async function closeConnection(client: Redis | Cluster): Promise<void> {
-  if (client.status === 'end') return;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.quit().catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, 1000);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if ((client.status as string) !== 'end') client.disconnect();
   }
 }

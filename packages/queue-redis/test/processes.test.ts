@@ -33,6 +33,40 @@ describe.skipIf(!redis.available)('queue-redis across worker processes', () => {
     await dropPrefix(redis.url, prefix);
   });
 
+  it("kill -9 mid-handler: the worker that recovers the job emits 'stalled' with its id", async () => {
+    const p = await provider(1000);
+    const q = uniqueName('stalled');
+    const id = await p.enqueue(q, { n: 1 });
+    const events: ChildEvent[] = [];
+    const victim = child({ queue: q, lease: 1000, mode: 'hang' }, events);
+    await waitFor(
+      () => events.some((e) => e.ev === 'start' && e.id === id),
+      20_000,
+      'the child to take the job',
+    );
+    await victim.kill();
+
+    // This worker finds the expired lock, moves the job back to pending and reports it.
+    const stalled: string[] = [];
+    const runs: string[] = [];
+    const worker = p.process(q, async (job) => {
+      runs.push(job.id);
+    });
+    worker.on('stalled', (jobId: string) => stalled.push(jobId));
+    try {
+      await waitFor(() => stalled.length > 0, 20_000, "the 'stalled' event");
+      await waitFor(
+        async () => (await p.getJob(q, id))?.state === 'completed',
+        20_000,
+        'the job to complete',
+      );
+      expect(stalled).toEqual([id]);
+      expect(runs).toEqual([id]);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('kill -9 mid-handler: the job is delivered again after the lease, with its data', async () => {
     const p = await provider(2000);
     const q = uniqueName('kill');
