@@ -146,5 +146,5 @@ export function embeddedDefaults(): IntegrationsConfig {
 
 /** True when `config` configures nothing (the apps then fall back to `embeddedDefaults()`). */
 export function isEmptyConfig(config: IntegrationsConfig): boolean {
-  return !config.search && !config.cache && !config.queues;
+  return !config.search && !config.cache && !config.queues && !config.observers;
 }

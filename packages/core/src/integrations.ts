@@ -43,6 +43,12 @@ export interface Integrations {
   cache?: CacheProvider;
   queue?: QueueProvider;
   service: IntegrationService;
+  /**
+   * The shared `[postgres]` client (`@fraiseql/postgres`'s SqlClient) when a PostgreSQL backend or
+   * `[observers]` is configured — typed loosely because core depends on no backend client. The
+   * observer runtime reads its change log through it (on embedded PGlite, the only handle there is).
+   */
+  sql?: unknown;
   /** Closes the providers, then the shared SqlClient. Idempotent. */
   close(): Promise<void>;
 }
@@ -227,7 +233,8 @@ function usesSharedSql(config: IntegrationsConfig): boolean {
   return (
     config.search?.provider === 'postgresql' ||
     config.cache?.backend === 'postgresql' ||
-    config.queues?.backend === 'postgresql'
+    config.queues?.backend === 'postgresql' ||
+    config.observers !== undefined
   );
 }
 
@@ -508,5 +515,5 @@ export async function createIntegrations(
     return closing;
   };
 
-  return { ...providers, service, close };
+  return { ...providers, service, close, ...(sql ? { sql } : {}) };
 }

@@ -9,6 +9,7 @@ export {
 } from './change-log';
 export { compileObservers, observerMatches, parseKind } from './definitions';
 export { canonicalJson, dedupKey } from './executor/deduped';
+export { type ObserversFromConfigDeps, observersFromConfig } from './from-config';
 export { observerMetrics } from './metrics';
 export { createObserverRuntime } from './runtime';
 export { renderTemplate } from './templates';

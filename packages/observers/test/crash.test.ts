@@ -10,8 +10,15 @@ const redis = await checkService('redis');
 const LISTENER = fileURLToPath(new URL('./fixtures/listener.mjs', import.meta.url));
 const EVENTS = 2000;
 
-function spawnListener(env: Record<string, string>): { proc: ChildProcess; ready: Promise<void>; exited: Promise<void> } {
-  const proc = spawn(process.execPath, [LISTENER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnListener(env: Record<string, string>): {
+  proc: ChildProcess;
+  ready: Promise<void>;
+  exited: Promise<void>;
+} {
+  const proc = spawn(process.execPath, [LISTENER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   proc.stderr?.on('data', (d) => {
     stderr += String(d);
@@ -21,7 +28,9 @@ function spawnListener(env: Record<string, string>): { proc: ChildProcess; ready
     proc.stdout?.on('data', (d) => {
       if (String(d).includes('ready')) resolve();
     });
-    proc.once('exit', (code, signal) => reject(new Error(`listener exited before ready (${code ?? signal}): ${stderr}`)));
+    proc.once('exit', (code, signal) =>
+      reject(new Error(`listener exited before ready (${code ?? signal}): ${stderr}`)),
+    );
   });
   ready.catch(() => undefined);
   return { proc, ready, exited };
@@ -43,13 +52,20 @@ describe.skipIf(!pg.available || !redis.available)('kill -9 of listener processe
     const schema = uniqueName('crash');
     schemas.push(schema);
     await ensureChangeLog(sql, { table: `${schema}.tb_entity_change_log` });
-    await sql.exec(`CREATE TABLE "${schema}".deliveries (id bigserial PRIMARY KEY, event_id bigint NOT NULL, phase text NOT NULL)`);
+    await sql.exec(
+      `CREATE TABLE "${schema}".deliveries (id bigserial PRIMARY KEY, event_id bigint NOT NULL, phase text NOT NULL)`,
+    );
     const env = { DB_URL: pg.url, SCHEMA: schema, ...(withCache ? { REDIS_URL: redis.url } : {}) };
     let producing = true;
     const producer = (async () => {
       for (let i = 0; i < EVENTS; i += 20) {
-        const rows = Array.from({ length: 20 }, (_, j) => `('Crash', '${i + j}', 'INSERT', '{"n": ${i + j}}')`).join(',');
-        await sql.exec(`INSERT INTO "${schema}".tb_entity_change_log (object_type, object_id, modification_type, object_data) VALUES ${rows}`);
+        const rows = Array.from(
+          { length: 20 },
+          (_, j) => `('Crash', '${i + j}', 'INSERT', '{"n": ${i + j}}')`,
+        ).join(',');
+        await sql.exec(
+          `INSERT INTO "${schema}".tb_entity_change_log (object_type, object_id, modification_type, object_data) VALUES ${rows}`,
+        );
         await new Promise((r) => setTimeout(r, 20));
       }
       producing = false;
@@ -66,10 +82,14 @@ describe.skipIf(!pg.available || !redis.available)('kill -9 of listener processe
     await producer;
     const last = spawnListener(env);
     await last.ready;
-    const { rows: maxRow } = await sql.query<{ id: string }>(`SELECT max(id)::text AS id FROM "${schema}".tb_entity_change_log`);
+    const { rows: maxRow } = await sql.query<{ id: string }>(
+      `SELECT max(id)::text AS id FROM "${schema}".tb_entity_change_log`,
+    );
     await until(
       async () => {
-        const { rows } = await sql.query<{ event_id: string }>(`SELECT event_id::text FROM "${schema}".observer_checkpoints WHERE listener_id = 'crash'`);
+        const { rows } = await sql.query<{ event_id: string }>(
+          `SELECT event_id::text FROM "${schema}".observer_checkpoints WHERE listener_id = 'crash'`,
+        );
         return rows[0]?.event_id === maxRow[0]?.id;
       },
       60_000,
