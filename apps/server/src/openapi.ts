@@ -77,6 +77,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
       { name: 'search', description: 'Search provider' },
       { name: 'cache', description: 'Cache provider' },
       { name: 'queues', description: 'Queue provider' },
+      { name: 'observers', description: 'Observer runtime: status, event debug, DLQ' },
     ],
     paths,
     components: {

@@ -5,6 +5,7 @@ import type {
   QueueProvider,
   SearchProvider,
 } from '@fraiseql/core';
+import type { ObserverRuntime } from '@fraiseql/observers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ParamSpec, QuerySpec } from './validation';
 
@@ -17,6 +18,8 @@ export interface RouteContext {
   search(): SearchProvider;
   cache(): CacheProvider;
   queue(): QueueProvider;
+  /** The observer runtime, when `[observers]` runs in this process. */
+  observers?(): ObserverRuntime | undefined;
   /** Primary key of an index's documents: learnt from `PUT …/settings`, then `primaryKeys`, then `id`. */
   primaryKeyOf(index: string): string;
   setPrimaryKey(index: string, key: string): void;
@@ -55,7 +58,7 @@ export interface RouteSpec {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'system' | 'search' | 'cache' | 'queues';
+  tag: 'system' | 'search' | 'cache' | 'queues' | 'observers';
   /** No token needed (only /health). Default false. */
   public?: boolean;
   params?: Record<string, ParamSpec>;

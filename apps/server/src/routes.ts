@@ -12,6 +12,7 @@ import {
 } from '@fraiseql/core';
 import { HttpError, truncate } from './errors';
 import type { ResponseSpec, RouteContext, RouteSpec } from './route';
+import { OBSERVER_ROUTES } from './routes-observers';
 import {
   BULK_RESULT,
   DOCUMENTS_BODY,
@@ -674,4 +675,4 @@ const queues: RouteSpec[] = [
 ];
 
 /** Every route of the server, in OpenAPI order. */
-export const ROUTES: readonly RouteSpec[] = [...system, ...search, ...cache, ...queues];
+export const ROUTES: readonly RouteSpec[] = [...system, ...search, ...cache, ...queues, ...OBSERVER_ROUTES];

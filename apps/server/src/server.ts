@@ -12,6 +12,7 @@ import {
   redactSecrets,
   type SearchProvider,
 } from '@fraiseql/core';
+import type { ObserverRuntime } from '@fraiseql/observers';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
@@ -27,6 +28,8 @@ export interface ServerIntegrations {
   cache?: CacheProvider;
   queue?: QueueProvider;
   service: IntegrationService;
+  /** The observer runtime, served under `/observers` (DESIGN §8.5). Its owner starts and stops it. */
+  observers?: ObserverRuntime;
   /** Called when the server closes (else `service.close()`), unless `closeIntegrations` is false. */
   close?(): Promise<void>;
 }
@@ -251,6 +254,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     search: () => integrations.search ?? service.searchProvider ?? throwNotConfigured('search'),
     cache: () => integrations.cache ?? service.cacheProvider ?? throwNotConfigured('cache'),
     queue: () => integrations.queue ?? service.queueProvider ?? throwNotConfigured('queue'),
+    observers: () => integrations.observers,
     primaryKeyOf: (index) => primaryKeys.get(index) ?? 'id',
     setPrimaryKey: (index, key) => primaryKeys.set(index, key),
     openapi: () => {

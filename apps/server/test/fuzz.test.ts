@@ -1,3 +1,4 @@
+import { createObserverRuntime, type ObserverRuntime } from '@fraiseql/observers';
 import type { SqlClient } from '@fraiseql/postgres';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
@@ -12,10 +13,14 @@ import { AUTH, errorOf, type Harness, harness, openSql, TOKEN } from './helpers.
 
 let sql: SqlClient;
 let h: Harness;
+let observers: ObserverRuntime;
 
 beforeAll(async () => {
   sql = await openSql();
   h = await harness(sql, { bodyLimitBytes: 64 * 1024, documentsBodyLimitBytes: 128 * 1024 });
+  // Every route has its backend, observers included, so any 5xx is a server bug.
+  observers = await createObserverRuntime({ sql, schema: 'fuzz_observers', observers: [] });
+  h.integrations.observers = observers;
 });
 afterAll(async () => {
   await h?.close();

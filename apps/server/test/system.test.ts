@@ -143,6 +143,12 @@ describe('GET /openapi.json', () => {
       'POST /queues/{queue}/jobs/{id}/retry',
       'POST /queues/{queue}/pause',
       'POST /queues/{queue}/resume',
+      'GET /observers',
+      'GET /observers/events/{id}',
+      'GET /observers/dlq',
+      'GET /observers/dlq/{id}',
+      'POST /observers/dlq/{id}/retry',
+      'POST /observers/dlq/retry-all',
     ];
     const actual = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),

@@ -24,6 +24,7 @@ import type {
   ActionRunner,
   DlqEntry,
   EntityEvent,
+  EventDebug,
   ExecutionRecord,
   ExecutionSummary,
   ObserverDlq,
@@ -439,9 +440,25 @@ class Runtime extends EventEmitter implements ObserverRuntime {
     return this.store.executions(eventId);
   }
 
-  /** The event itself, from the change log, for `debug-event`. */
-  eventById(id: string): Promise<EntityEvent | null> {
-    return this.reader.byId(id);
+  async debugEvent(eventId: string): Promise<EventDebug> {
+    await this.tables();
+    const event = typeof eventId === 'string' ? await this.reader.byId(eventId) : null;
+    if (!event) throw observersError(ErrorCode.JobNotFound, `event ${JSON.stringify(String(eventId)).slice(0, 40)} not found in the change log`, 'id');
+    return {
+      event,
+      matchedObservers: this.stack.observer.matching(event).map((o) => o.name),
+      executions: await this.store.executions(event.id),
+    };
+  }
+
+  async recentEvents(opts: { entity?: string; kind?: string; limit?: number } = {}): Promise<EntityEvent[]> {
+    const limit = opts.limit ?? 20;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
+      throw observersError(ErrorCode.InvalidConfiguration, `limit must be an integer from 1 to 1000, got ${limit}`, 'limit');
+    const kind = opts.kind === undefined ? undefined : parseKind(opts.kind);
+    if (opts.kind !== undefined && !kind)
+      throw observersError(ErrorCode.InvalidConfiguration, `kind must be INSERT, UPDATE, DELETE (or created, updated, deleted), got ${JSON.stringify(opts.kind)}`, 'kind');
+    return this.reader.recent({ ...(opts.entity ? { entity: opts.entity } : {}), ...(kind ? { kind } : {}), limit });
   }
 
   readonly dlq: ObserverDlq = {

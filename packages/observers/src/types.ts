@@ -144,6 +144,12 @@ export interface ExecutionRecord {
   createdAt: Date;
 }
 
+export interface EventDebug {
+  event: EntityEvent;
+  matchedObservers: string[];
+  executions: ExecutionRecord[];
+}
+
 /** pino-compatible; the runtime logs through it when given. */
 export interface ObserverLogger {
   debug(obj: object, msg?: string): void;
@@ -260,8 +266,12 @@ export interface ObserverRuntime {
   /** The whole stack (dedup, matching, cache, concurrency, retry, DLQ) on one event. */
   processEvent(event: EntityEvent): Promise<ExecutionSummary>;
   status(): Promise<ObserverStatus>;
-  /** Per event: the observers that matched and every action's outcome. */
+  /** Per event: every action's recorded outcome (`observer_executions`). */
   executions(eventId: string): Promise<ExecutionRecord[]>;
+  /** `debug-event`: the change-log row, the observers it matches now, and every recorded outcome; IN300 when absent. */
+  debugEvent(eventId: string): Promise<EventDebug>;
+  /** The latest change-log events, newest first (`debug-event --entity-type T --kind K --history N`). */
+  recentEvents(opts?: { entity?: string; kind?: string; limit?: number }): Promise<EntityEvent[]>;
   readonly dlq: ObserverDlq;
   on(event: 'executed', cb: (s: ExecutionSummary) => void): void;
   on(event: 'failover', cb: (e: FailoverEvent) => void): void;
