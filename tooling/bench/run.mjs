@@ -38,6 +38,7 @@ const SUITES = [
   'queue-redis',
   'queue-rabbitmq',
   'search-postgres',
+  'observers',
   'server',
 ];
 const only = typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined;
