@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCache } from './commands/cache';
+import { registerObserve } from './commands/observe';
 import { registerQueue } from './commands/queue';
 import { registerRemote } from './commands/remote';
 import { registerSearch } from './commands/search';
@@ -7,7 +8,9 @@ import { registerServe } from './commands/serve';
 import { registerStatus } from './commands/status';
 import { CliError, describeFailure, EXIT, type Io, processIo } from './output';
 
+export { observe } from './commands/observe';
 export { serve } from './commands/serve';
+export { observersMain } from './observers-cli';
 export { CliError, EXIT, type Io } from './output';
 
 /**
@@ -36,6 +39,7 @@ export async function main(argv: string[] = process.argv, io: Io = processIo): P
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerServe(program, io, run);
+  registerObserve(program, io, run);
   registerStatus(program, io, run);
   registerRemote(program, io, run);
   registerQueue(program, io, run);

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+export const OBSERVERS_BIN = fileURLToPath(new URL('../dist/observers-bin.js', import.meta.url));
 
 export interface RunResult {
   code: number | null;
@@ -13,9 +14,11 @@ export interface RunResult {
 /** Runs the built CLI as a process, the way a user or a script would. */
 export function cli(
   args: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: process.cwd() },
+  opts: { cwd: string; env?: Record<string, string | undefined>; input?: string; bin?: string } = {
+    cwd: process.cwd(),
+  },
 ): RunResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(process.execPath, [opts.bin ?? BIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     encoding: 'utf8',
@@ -27,7 +30,7 @@ export function cli(
 
 export function cliJson<T = any>(
   args: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined> },
+  opts: { cwd: string; env?: Record<string, string | undefined>; bin?: string },
 ): { code: number | null; json: T; stderr: string } {
   const r = cli([...args, '--format', 'json'], opts);
   let json: T;

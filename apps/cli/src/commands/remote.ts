@@ -24,7 +24,12 @@ async function fetchServer(base: string, path: string): Promise<Response> {
   return res;
 }
 
-export function registerRemote(program: Command, io: Io, run: (p: Promise<number>) => Promise<void>): void {
+/** `metrics [--metric NAME] [--url URL]`: shared by `fraiseql-integrations` and `fraiseql-observers`. */
+export function registerMetricsCommand(
+  program: Command,
+  io: Io,
+  run: (p: Promise<number>) => Promise<void>,
+): void {
   program
     .command('metrics')
     .description("Print a running server's Prometheus metrics")
@@ -51,6 +56,10 @@ export function registerRemote(program: Command, io: Io, run: (p: Promise<number
         })(),
       ),
     );
+}
+
+export function registerRemote(program: Command, io: Io, run: (p: Promise<number>) => Promise<void>): void {
+  registerMetricsCommand(program, io, run);
 
   const slo = program.command('slo').description('Service level objectives');
   slo

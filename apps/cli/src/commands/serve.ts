@@ -6,6 +6,7 @@ import { loadHandlers, startWorkerHttp, startWorkers } from '@fraiseql/worker';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { cliImporter, resolveConfig } from '../context';
+import { observerRuntimeOf } from '../observers-runtime';
 import { CliError, EXIT, type Io } from '../output';
 
 export interface ServeOptions {
@@ -35,11 +36,20 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   // Request logs go to stderr (redacted); stdout keeps the one line that says where we listen.
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'fraiseql', destination: 2 });
   const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
+  let observers: Awaited<ReturnType<typeof observerRuntimeOf>>;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let workers: ReturnType<typeof startWorkers> | undefined;
   let workerHttp: Awaited<ReturnType<typeof startWorkerHttp>> | undefined;
   try {
-    server = await startServer({ integrations, registry, host, port, logger });
+    observers = await observerRuntimeOf(config, integrations, { registry, logger });
+    await observers?.start();
+    server = await startServer({
+      integrations: observers ? { ...integrations, observers } : integrations,
+      registry,
+      host,
+      port,
+      logger,
+    });
     if (opts.worker !== false && integrations.queue) {
       workers = startWorkers({
         integrations,
@@ -59,6 +69,7 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
     }
   } catch (err) {
     await workers?.close({ timeoutMs: 1000 });
+    await observers?.stop().catch(() => {});
     await server?.close().catch(() => {});
     await integrations.close().catch(() => {});
     throw err;
@@ -67,6 +78,7 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
     `fraiseql-integrations listening on ${server.url}${embedded ? ' (embedded defaults: data in ./.fraiseql/)' : ''}`,
   );
   if (workers) io.out(`worker running queues: ${workers.queues.join(', ')}`);
+  if (observers) io.out(`observers running: ${config.observers?.observer?.length ?? 0} observer(s)`);
   if (workerHttp) io.out(`worker metrics on ${workerHttp.url}/metrics`);
 
   await new Promise<void>((resolve) => {
@@ -78,6 +90,8 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   io.err('shutting down: draining requests and running jobs…');
   // Workers first (running jobs finish or go back to pending), then the server drains and closes
   // the providers they share.
+  // Observers first: in-flight events finish (their actions may enqueue) and the checkpoint is saved.
+  await observers?.stop().catch(() => {});
   await workers?.close({ timeoutMs: 25_000 });
   await workerHttp?.close();
   await server.close();
