@@ -1,274 +1,47 @@
 import {
   type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
   isBrokenCircuitError,
   isIsolatedCircuitError,
   type RetryPolicy,
-  retry,
-  SamplingBreaker,
 } from 'cockatiel';
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { z } from 'zod';
-import { ErrorCode, errorKindOf, IntegrationError, isClientError, isIntegrationError } from './errors';
+import type { Registry } from 'prom-client';
+import { ErrorCode, IntegrationError, isIntegrationError } from './errors';
+import { InFlight, InFlightList } from './resilience-in-flight';
+import { type Metrics, Operation, resilienceMetrics } from './resilience-metrics';
+import {
+  DEFAULT_TIMEOUT_MS,
+  parseResilienceOptions,
+  type ResilienceOptions,
+  type Section,
+} from './resilience-options';
+import {
+  BREAKER_STATE_VALUE,
+  type BreakerState,
+  createBreaker,
+  createRetry,
+  isBackendFailure,
+  isTransientFailure,
+  stateName,
+} from './resilience-policies';
 import type { SloRegistry, SloTracker } from './slo';
-import { type CounterCell, counterCell, tallyCounter } from './tally';
 
-/** Circuit breaker settings of one provider. */
-export interface BreakerOptions {
-  /** `consecutive`: open after `threshold` failures in a row. `sampling`: open when the failure ratio over `windowMs` exceeds `threshold`. Default `consecutive`. */
-  kind?: 'consecutive' | 'sampling';
-  /** Failures in a row (consecutive, default 5) or failure ratio 0-1 (sampling, default 0.5). */
-  threshold?: number;
-  /** Sampling window. Default 30_000. */
-  windowMs?: number;
-  /** Sampling: requests per second below which the breaker never opens. Default 5. */
-  minimumRps?: number;
-  /** First wait before a half-open probe; it doubles after each failed probe. Default 1000. */
-  halfOpenAfterMs?: number;
-  /** Longest wait between half-open probes. Default 30_000. */
-  maxHalfOpenAfterMs?: number;
-}
-
-/** Retries of idempotent reads on transient errors. */
-export interface RetryOptions {
-  /** Retries after the first try. Default 2. */
-  maxAttempts?: number;
-  /** First backoff, jittered and doubled per retry. Default 50. */
-  initialDelayMs?: number;
-  /** Longest backoff. Default 1000. */
-  maxDelayMs?: number;
-}
-
-/** `[<section>.resilience]` — every key optional. */
-export interface ResilienceOptions {
-  /** Per-operation time limit. Default: search 5000, cache 1000, queue 5000. */
-  timeoutMs?: number;
-  /** `false` turns the breaker off. */
-  breaker?: BreakerOptions | false;
-  /** `false` turns retries off. */
-  retry?: RetryOptions | false;
-}
-
-export type Section = 'search' | 'cache' | 'queue';
-
-export const DEFAULT_TIMEOUT_MS: Record<Section, number> = { search: 5000, cache: 1000, queue: 5000 };
-
-const positive = z.number().positive().finite();
-const breakerSchema = z
-  .object({
-    kind: z.enum(['consecutive', 'sampling']).optional(),
-    threshold: positive.optional(),
-    windowMs: positive.optional(),
-    minimumRps: z.number().nonnegative().optional(),
-    halfOpenAfterMs: positive.optional(),
-    maxHalfOpenAfterMs: positive.optional(),
-  })
-  .strict();
-const retrySchema = z
-  .object({
-    maxAttempts: z.number().int().min(0).max(10).optional(),
-    initialDelayMs: z.number().nonnegative().finite().optional(),
-    maxDelayMs: positive.optional(),
-  })
-  .strict();
-/** Schema of `ResilienceOptions` (camelCased); the config parser reports its issues with the file's paths. */
-export /** `false`, or a table checked by `schema` — with the table's own issue paths (a union would only say "Invalid input"). */
-function tableOrFalse<T extends z.ZodType>(schema: T) {
-  return z.unknown().transform((value, ctx): z.infer<T> | false => {
-    if (value === false) return false;
-    const r = schema.safeParse(value);
-    if (r.success) return r.data;
-    for (const issue of r.error.issues) {
-      const message =
-        issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
-      ctx.addIssue({ code: 'custom', message, path: issue.path });
-    }
-    return z.NEVER;
-  });
-}
-
-/** Schema of `ResilienceOptions` (camelCased); the config parser reports its issues with the file's paths. */
-export const resilienceSchema = z
-  .object({
-    timeoutMs: positive.optional(),
-    breaker: tableOrFalse(breakerSchema).optional(),
-    retry: tableOrFalse(retrySchema).optional(),
-  })
-  .strict();
-
-/** Validates `[<section>.resilience]` (camelCased keys); every problem in one IN002. */
-export function parseResilienceOptions(section: Section, value: unknown): ResilienceOptions {
-  const r = resilienceSchema.safeParse(value ?? {});
-  if (r.success) return r.data as ResilienceOptions;
-  const problems = r.error.issues.map(
-    (i) => `${section}.resilience${i.path.length ? '.' : ''}${i.path.join('.')}: ${i.message}`,
-  );
-  throw IntegrationError.configuration(
-    ErrorCode.InvalidConfiguration,
-    `Invalid configuration:\n  ${problems.join('\n  ')}`,
-  );
-}
-
-/** Breaker states as the gauge reports them. */
-export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
-export type BreakerState = keyof typeof BREAKER_STATE_VALUE;
-
-function stateName(s: CircuitState): BreakerState {
-  return s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half_open' : 'open';
-}
-
-/**
- * What the breaker counts as the backend failing: network and provider errors, timeouts. Bad
- * input and "not found" are the caller's business and must not open it.
- */
-export function isBackendFailure(err: unknown): boolean {
-  if (!isIntegrationError(err)) return true;
-  if (err.code === ErrorCode.CircuitBreakerOpen) return false;
-  // By the code's own kind: a provider may report "not found" through IntegrationError.provider().
-  const kind = errorKindOf(err.code);
-  return !(isClientError(err.code) || kind === 'not_found' || kind === 'configuration');
-}
-
-function isTransientFailure(err: unknown): boolean {
-  return isIntegrationError(err) && err.isTransient && err.code !== ErrorCode.CircuitBreakerOpen;
-}
-
-interface Metrics {
-  requests: Counter<'section' | 'provider' | 'operation' | 'outcome'>;
-  retries: Counter<'section' | 'provider' | 'operation'>;
-  breaker: Gauge<'section' | 'provider'>;
-  rejected: Counter<'section' | 'provider'>;
-}
-
-const metricsByRegistry = new WeakMap<Registry, Metrics>();
-
-/** The resilience series of a registry, created once per registry. */
-export function resilienceMetrics(registry: Registry): Metrics {
-  let m = metricsByRegistry.get(registry);
-  if (m) return m;
-  const get = <T>(name: string, make: () => T): T =>
-    (registry.getSingleMetric(name) as T | undefined) ?? make();
-  m = {
-    requests: get('fraiseql_integration_requests_total', () =>
-      tallyCounter({
-        name: 'fraiseql_integration_requests_total',
-        help: 'Provider calls by operation and outcome (success, error, rejected by an open breaker)',
-        labelNames: ['section', 'provider', 'operation', 'outcome'],
-        registers: [registry],
-      }),
-    ),
-    retries: get(
-      'fraiseql_integration_retries_total',
-      () =>
-        new Counter({
-          name: 'fraiseql_integration_retries_total',
-          help: 'Retries of idempotent reads after a transient error',
-          labelNames: ['section', 'provider', 'operation'],
-          registers: [registry],
-        }),
-    ),
-    breaker: get(
-      'fraiseql_integration_circuit_state',
-      () =>
-        new Gauge({
-          name: 'fraiseql_integration_circuit_state',
-          help: 'Circuit breaker state per provider: 0 closed, 1 half-open, 2 open',
-          labelNames: ['section', 'provider'],
-          registers: [registry],
-        }),
-    ),
-    rejected: get(
-      'fraiseql_integration_circuit_rejections_total',
-      () =>
-        new Counter({
-          name: 'fraiseql_integration_circuit_rejections_total',
-          help: 'Calls rejected at once (IN503) because the breaker was open',
-          labelNames: ['section', 'provider'],
-          registers: [registry],
-        }),
-    ),
-  };
-  metricsByRegistry.set(registry, m);
-  return m;
-}
+// The public surface of the resilience layer; its parts live in resilience-*.ts.
+export { resilienceMetrics } from './resilience-metrics';
+export {
+  type BreakerOptions,
+  DEFAULT_TIMEOUT_MS,
+  parseResilienceOptions,
+  type ResilienceOptions,
+  type RetryOptions,
+  resilienceSchema,
+  type Section,
+  tableOrFalse,
+} from './resilience-options';
+export { BREAKER_STATE_VALUE, type BreakerState, isBackendFailure } from './resilience-policies';
 
 export interface ResilienceContext {
   slo?: SloRegistry;
   registry?: Registry;
-}
-
-/** What one operation of a Resilience reports; resolved on its first call, not on every call. */
-class Operation {
-  readonly labels: { section: Section; provider: string; operation: string };
-  readonly successLabels: Record<string, string>;
-  readonly errorLabels: Record<string, string>;
-  readonly rejectedLabels: Record<string, string>;
-  /** Plain cells of the request counter (undefined when the registry's counter is not ours). */
-  readonly success: CounterCell | undefined;
-  readonly error: CounterCell | undefined;
-  readonly rejected: CounterCell | undefined;
-  /** The SLO tracker, as of `revision` of the SloRegistry. */
-  tracker: SloTracker | undefined;
-  revision = -1;
-
-  constructor(
-    section: Section,
-    provider: string,
-    readonly operation: string,
-    readonly sloOperation: string | undefined,
-    metrics: Metrics | undefined,
-  ) {
-    this.labels = { section, provider, operation };
-    this.successLabels = { ...this.labels, outcome: 'success' };
-    this.errorLabels = { ...this.labels, outcome: 'error' };
-    this.rejectedLabels = { ...this.labels, outcome: 'rejected' };
-    this.success = metrics && counterCell(metrics.requests, this.successLabels);
-    this.error = metrics && counterCell(metrics.requests, this.errorLabels);
-    this.rejected = metrics && counterCell(metrics.requests, this.rejectedLabels);
-  }
-}
-
-/** One call waiting for its backend, until it settles or its deadline passes; a node of `InFlightList`. */
-class InFlight {
-  prev: InFlight | undefined = undefined;
-  next: InFlight | undefined = undefined;
-  /** Still in the list: neither settled nor timed out. */
-  linked = true;
-  constructor(
-    readonly deadline: number,
-    readonly operation: string,
-    readonly reject: (err: unknown) => void,
-  ) {}
-}
-
-/** In-flight calls in start order, which is deadline order (one `timeoutMs` per Resilience). */
-class InFlightList {
-  head: InFlight | undefined = undefined;
-  tail: InFlight | undefined = undefined;
-
-  push(call: InFlight): void {
-    call.prev = this.tail;
-    if (this.tail) this.tail.next = call;
-    else this.head = call;
-    this.tail = call;
-  }
-
-  /** False when the call was not in the list (it timed out). */
-  remove(call: InFlight): boolean {
-    if (!call.linked) return false;
-    call.linked = false;
-    const { prev, next } = call;
-    if (prev) prev.next = next;
-    else this.head = next;
-    if (next) next.prev = prev;
-    else this.tail = prev;
-    call.prev = call.next = undefined;
-    return true;
-  }
 }
 
 /**
@@ -302,37 +75,13 @@ export class Resilience {
     this.#slo = ctx.slo;
     this.#metrics = ctx.registry ? resilienceMetrics(ctx.registry) : undefined;
     if (o.breaker !== false) {
-      const b = o.breaker ?? {};
-      const breaker =
-        b.kind === 'sampling'
-          ? new SamplingBreaker({
-              threshold: Math.min(1, b.threshold ?? 0.5),
-              duration: b.windowMs ?? 30_000,
-              minimumRps: b.minimumRps ?? 5,
-            })
-          : new ConsecutiveBreaker(Math.max(1, Math.round(b.threshold ?? 5)));
-      this.#breaker = circuitBreaker(handleWhen(isBackendFailure), {
-        breaker,
-        halfOpenAfter: new ExponentialBackoff({
-          initialDelay: b.halfOpenAfterMs ?? 1000,
-          maxDelay: b.maxHalfOpenAfterMs ?? 30_000,
-        }),
-      });
+      this.#breaker = createBreaker(o.breaker ?? {});
       this.#breaker.onStateChange((s) => {
         this.#state = stateName(s);
         this.#metrics?.breaker.set({ section, provider }, BREAKER_STATE_VALUE[this.#state]);
       });
     }
-    if (o.retry !== false) {
-      const r = o.retry ?? {};
-      this.#retry = retry(handleWhen(isTransientFailure), {
-        maxAttempts: r.maxAttempts ?? 2,
-        backoff: new ExponentialBackoff({
-          initialDelay: r.initialDelayMs ?? 50,
-          maxDelay: r.maxDelayMs ?? 1000,
-        }),
-      });
-    }
+    if (o.retry !== false) this.#retry = createRetry(o.retry ?? {});
     // Expected series exist from the start (at 0), so rate() and alerts see them before the first call.
     this.#metrics?.breaker.set(this.#labels, 0);
     this.#metrics?.rejected.inc(this.#labels, 0);

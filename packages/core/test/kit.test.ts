@@ -1,10 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  assertOptionsObject,
+  badDocument,
+  badQuery,
   configError,
   ErrorCode,
   fieldList,
   IntegrationError,
   interpretJobResult,
+  isPlainObject,
   nonNegativeIntOption,
   numberOption,
   pageCount,
@@ -180,5 +184,87 @@ describe('kit: interpretJobResult', () => {
     expect(out.error.kind).toBe('invalid_input');
     expect(out.error.message).toContain('unknown result');
     expect(out.error.message).toContain('"completed"');
+  });
+});
+
+describe('kit: withTimeout timer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('clears its timer when the promise resolves first', async () => {
+    vi.useFakeTimers();
+    const p = withTimeout(Promise.resolve('ok'), 10_000, () => new Error('late'));
+    expect(vi.getTimerCount()).toBe(1);
+    await expect(p).resolves.toBe('ok');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('clears its timer when the promise rejects first', async () => {
+    vi.useFakeTimers();
+    const p = withTimeout(Promise.reject(new Error('boom')), 10_000, () => new Error('late'));
+    await expect(p).rejects.toThrow('boom');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('kit: isPlainObject', () => {
+  it('accepts plain and null-prototype objects', () => {
+    expect(isPlainObject({})).toBe(true);
+    expect(isPlainObject({ a: 1 })).toBe(true);
+    expect(isPlainObject(Object.create(null))).toBe(true);
+  });
+
+  it('refuses null, arrays and Dates', () => {
+    expect(isPlainObject(null)).toBe(false);
+    expect(isPlainObject([])).toBe(false);
+    expect(isPlainObject(new Date())).toBe(false);
+    expect(isPlainObject(undefined)).toBe(false);
+    expect(isPlainObject('text')).toBe(false);
+  });
+
+  it('accepts a class instance (only null, arrays and Dates are refused)', () => {
+    class Point {
+      x = 1;
+    }
+    expect(isPlainObject(new Point())).toBe(true);
+  });
+});
+
+describe('kit: badQuery and badDocument', () => {
+  it('badQuery is IN101 naming the field (default `query`)', () => {
+    const err = badQuery('limit must be at most 1000', 'limit');
+    expect(err).toBeInstanceOf(IntegrationError);
+    expect(err.code).toBe(ErrorCode.InvalidSearchQuery);
+    expect(err.message).toBe('limit must be at most 1000');
+    expect(err.field).toBe('limit');
+    expect(badQuery('query must be a string').field).toBe('query');
+  });
+
+  it('badDocument is IN107 tagged with the provider, on the `document` field', () => {
+    const err = badDocument('meilisearch', 'Document id must be a non-empty string');
+    expect(err).toBeInstanceOf(IntegrationError);
+    expect(err.code).toBe(ErrorCode.InvalidDocument);
+    expect(err.message).toBe('[meilisearch] Document id must be a non-empty string');
+    expect(err.field).toBe('document');
+  });
+});
+
+describe('kit: assertOptionsObject', () => {
+  it('accepts an object', () => {
+    expect(() => assertOptionsObject({}, 'redis')).not.toThrow();
+    expect(() => assertOptionsObject({ url: 'redis://x' }, 'redis')).not.toThrow();
+  });
+
+  it.each([
+    ['a string', 'redis://x'],
+    ['a number', 42],
+    ['undefined', undefined],
+    ['an array', []],
+    ['null', null],
+  ])('refuses %s with IN002 tagged with the provider', (_what, value) => {
+    const err = thrown(() => assertOptionsObject(value, 'redis'));
+    expect(err.code).toBe(ErrorCode.InvalidConfiguration);
+    expect(err.message).toBe('[redis] options must be an object');
   });
 });

@@ -1,246 +1,48 @@
-import { AssertionError } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import {
   assertConcurrency,
   assertEnqueueOptions,
   assertQueueName,
   DEFAULT_MAX_JOB_BYTES,
-  describeError,
   type EnqueueOptions,
   ErrorCode,
   IntegrationError,
-  interpretJobResult,
   type Job,
   type JobHandler,
   type JobInfo,
-  type JobResult,
   type JobState,
   type ListJobsQuery,
   type QueueCapabilities,
-  type QueueCommonOptions,
   type QueueProvider,
   type ResolvedQueueOptions,
   resolveQueueOptions,
   retryBackoffMs,
   toJson,
-  type Worker,
-  type WorkerEvent,
   type WorkerOptions,
 } from '@fraiseql/core';
+import { applyOutcome, jobFor, runHandler } from './queue-run';
+import {
+  assertEnqueuedIn,
+  badJobQuery,
+  byDeliveryOrder,
+  checkListQuery,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  enqueueOperation,
+  info,
+  liveDuplicate,
+  type MockJobRecord,
+  type MockQueueOperation,
+  type MockQueueOptions,
+  newJobRecord,
+  type Run,
+  STATES,
+  stampState,
+  unavailable,
+} from './queue-types';
+import { MockWorker } from './queue-worker';
 
-/** Options of {@link MockQueueProvider}; the common queue options mean what they mean on every backend. */
-export interface MockQueueOptions extends QueueCommonOptions {
-  /** Random source of the retry backoff jitter; inject one for reproducible delays. Default `Math.random`. */
-  random?: () => number;
-  /** Largest job payload as JSON, in bytes (IN308 above it). Default 1 MiB, like the real backends. */
-  maxJobBytes?: number;
-  /** Grace period of `Worker.close()` and `provider.close()` when no `timeoutMs` is given. Default 30_000. */
-  closeTimeoutMs?: number;
-}
-
-/**
- * One job as the mock stores it. `jobsInQueue()` returns the live records: tests may read them, and
- * may even assign `state` directly (prefer {@link MockQueueProvider.setJobState}, which also wakes
- * the workers).
- */
-export interface MockJobRecord {
-  id: string;
-  queue: string;
-  /** The payload after a JSON round trip, as a real backend would store it. */
-  data: unknown;
-  state: JobState;
-  priority: number;
-  /** Runs started so far (0 until the first delivery; reset by `retryJob`). */
-  attempts: number;
-  maxRetries: number;
-  /** Handler time limit of this job. */
-  timeoutMs: number;
-  dedupKey?: string;
-  createdAt: Date;
-  /** When the job is (or was) due. */
-  runAt: Date;
-  /** The delay it was enqueued with (`enqueueDelayed`, or `enqueue` with `delayMs`); absent otherwise. */
-  delayMs?: number;
-  lastError?: string;
-  completedAt?: Date;
-  failedAt?: Date;
-}
-
-/** What `recordedOperations()` returns: every successful write, in call order. */
-export type MockQueueOperation =
-  | {
-      type: 'enqueue';
-      queue: string;
-      jobId: string;
-      priority: number;
-      delayMs?: number;
-      dedupKey?: string;
-      /** True when `dedupKey` matched a pending/running job and its id was returned. */
-      deduplicated: boolean;
-    }
-  | {
-      type: 'enqueueDelayed';
-      queue: string;
-      jobId: string;
-      delayMs: number;
-      priority: number;
-      dedupKey?: string;
-      deduplicated: boolean;
-    }
-  | { type: 'enqueueMany'; queue: string; jobIds: string[] }
-  | { type: 'retryJob'; queue: string; jobId: string; retried: boolean }
-  | { type: 'deleteJob'; queue: string; jobId: string; deleted: boolean }
-  | { type: 'pause'; queue: string }
-  | { type: 'resume'; queue: string }
-  | { type: 'process'; queue: string; concurrency: number }
-  | { type: 'setJobState'; queue: string; jobId: string; state: JobState };
-
-const STATES: readonly JobState[] = ['pending', 'running', 'completed', 'failed'];
-const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
-const DEFAULT_LIST_LIMIT = 100;
-
-type Outcome =
-  | { kind: 'complete'; result: JobResult | undefined }
-  | { kind: 'retry'; reason: string; delayMs?: number; error: unknown }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'timeout'; timeoutMs: number }
-  | { kind: 'detached' };
-
-interface Run {
-  rec: MockJobRecord;
-  worker: MockWorker;
-  controller: AbortController;
-  /** Ends the wait on the handler early (timeout, or the run was detached). */
-  stop: (outcome: Outcome) => void;
-}
-
-function unavailable(message: string): IntegrationError {
-  return IntegrationError.provider(ErrorCode.ProviderUnavailable, 'mock', message);
-}
-
-function badQuery(message: string, field: string): IntegrationError {
-  return IntegrationError.invalidInput(ErrorCode.InvalidJobOptions, message, field);
-}
-
-function copy<T>(value: T): T {
-  // Values in records already survived a JSON round trip, so this cannot throw.
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
-
-function info(rec: MockJobRecord): JobInfo {
-  const out: JobInfo = {
-    id: rec.id,
-    queue: rec.queue,
-    data: copy(rec.data),
-    attempts: rec.attempts,
-    maxRetries: rec.maxRetries,
-    createdAt: new Date(rec.createdAt),
-    state: rec.state,
-    priority: rec.priority,
-    runAt: new Date(rec.runAt),
-  };
-  if (rec.lastError !== undefined) out.lastError = rec.lastError;
-  if (rec.completedAt) out.completedAt = new Date(rec.completedAt);
-  if (rec.failedAt) out.failedAt = new Date(rec.failedAt);
-  return out;
-}
-
-/** Delivery order: higher priority first, then oldest (ties keep insertion order: sort is stable). */
-function byDeliveryOrder(a: MockJobRecord, b: MockJobRecord): number {
-  return b.priority - a.priority || a.createdAt.getTime() - b.createdAt.getTime();
-}
-
-/**
- * A worker of the mock queue. Listeners get `(job: JobInfo, …)`: `completed(job, result)`,
- * `retrying(job, error, delayMs)`, `failed(job, error)`, and `error(error)` when a listener throws.
- */
-export class MockWorker implements Worker {
-  readonly queue: string;
-  readonly concurrency: number;
-  /** @internal */ readonly handler: JobHandler<unknown>;
-  /** @internal */ readonly running = new Set<Run>();
-  /** @internal */ closing = false;
-  private readonly listeners = new Map<WorkerEvent, ((...args: any[]) => void)[]>();
-  private closed?: Promise<void>;
-  private drained?: () => void;
-
-  /** @internal */
-  constructor(
-    private readonly owner: MockQueueProvider,
-    queue: string,
-    handler: JobHandler<unknown>,
-    concurrency: number,
-    private readonly defaultCloseTimeoutMs: number,
-  ) {
-    this.queue = queue;
-    this.handler = handler;
-    this.concurrency = concurrency;
-  }
-
-  on(event: WorkerEvent, fn: (...args: any[]) => void): this {
-    const list = this.listeners.get(event) ?? [];
-    list.push(fn);
-    this.listeners.set(event, list);
-    return this;
-  }
-
-  off(event: WorkerEvent, fn: (...args: any[]) => void): this {
-    const list = this.listeners.get(event);
-    if (list)
-      this.listeners.set(
-        event,
-        list.filter((f) => f !== fn),
-      );
-    return this;
-  }
-
-  /** @internal */
-  emit(event: WorkerEvent, ...args: unknown[]): void {
-    for (const fn of this.listeners.get(event) ?? []) {
-      try {
-        fn(...args);
-      } catch (err) {
-        // A throwing listener must not derail job bookkeeping; it is reported, never rethrown.
-        if (event !== 'error') this.emit('error', err);
-      }
-    }
-  }
-
-  /** @internal */
-  get freeSlots(): number {
-    return this.closing ? 0 : this.concurrency - this.running.size;
-  }
-
-  /** @internal called by the provider when one of this worker's runs is over. */
-  settled(run: Run): void {
-    this.running.delete(run);
-    if (this.running.size === 0) this.drained?.();
-  }
-
-  /**
-   * Stops taking jobs and waits for running ones, up to `timeoutMs` (default: the provider's
-   * `closeTimeoutMs`, 30 s). Jobs still running then have their signal aborted and go back to
-   * pending, so another worker delivers them again. Idempotent.
-   */
-  close(opts: { timeoutMs?: number } = {}): Promise<void> {
-    this.closed ??= this.shutdown(opts.timeoutMs ?? this.defaultCloseTimeoutMs);
-    return this.closed;
-  }
-
-  private async shutdown(timeoutMs: number): Promise<void> {
-    this.closing = true;
-    if (this.running.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.drained = resolve;
-        timer = setTimeout(resolve, Math.max(0, timeoutMs));
-      });
-      clearTimeout(timer);
-      for (const run of [...this.running]) this.owner.abandon(run);
-    }
-    this.owner.detach(this);
-  }
-}
+export type { MockJobRecord, MockQueueOperation, MockQueueOptions } from './queue-types';
+export { MockWorker } from './queue-worker';
 
 /**
  * In-memory QueueProvider for tests: no I/O, `new MockQueueProvider()`, every capability. It keeps
@@ -328,20 +130,7 @@ export class MockQueueProvider implements QueueProvider {
    * `match`, unless one of its jobs' data satisfies it.
    */
   assertEnqueued(queue: string, match?: (data: unknown) => boolean): void {
-    const ids = new Set<string>();
-    for (const op of this.operations) {
-      if (op.queue !== queue) continue;
-      if (op.type === 'enqueue' || op.type === 'enqueueDelayed') ids.add(op.jobId);
-      if (op.type === 'enqueueMany') for (const id of op.jobIds) ids.add(id);
-    }
-    const records = this.queues.get(queue);
-    const ok = match ? [...ids].some((id) => records?.has(id) && match(records.get(id)!.data)) : ids.size > 0;
-    if (!ok) {
-      const what = match ? `a matching job enqueued to '${queue}'` : `a job enqueued to '${queue}'`;
-      throw new AssertionError({
-        message: `Expected ${what}, operations: ${JSON.stringify(this.operations, null, 2)}`,
-      });
-    }
+    assertEnqueuedIn(this.operations, this.queues.get(queue), queue, match);
   }
 
   /**
@@ -349,17 +138,12 @@ export class MockQueueProvider implements QueueProvider {
    * `completed` stamps `completedAt`, `pending` makes it due now) and wakes the workers.
    */
   setJobState(queue: string, id: string, state: JobState, lastError?: string): void {
-    if (!STATES.includes(state)) throw badQuery(`Unknown job state ${JSON.stringify(state)}`, 'state');
+    if (!STATES.includes(state)) throw badJobQuery(`Unknown job state ${JSON.stringify(state)}`, 'state');
     const rec = this.queues.get(queue)?.get(id);
     if (!rec) throw IntegrationError.jobNotFound(id);
     const run = this.active.get(id);
     if (run && state !== 'running') this.detachRun(run, 'state changed by setJobState');
-    const now = new Date();
-    rec.state = state;
-    if (lastError !== undefined) rec.lastError = lastError;
-    if (state === 'failed') rec.failedAt = now;
-    if (state === 'completed') rec.completedAt = now;
-    if (state === 'pending') rec.runAt = now;
+    stampState(rec, state, lastError);
     this.operations.push({ type: 'setJobState', queue, jobId: id, state });
     this.schedulePump(queue);
   }
@@ -424,12 +208,7 @@ export class MockQueueProvider implements QueueProvider {
   async listJobs(queue: string, q: ListJobsQuery): Promise<JobInfo[]> {
     this.guard();
     assertQueueName(queue);
-    const { state, limit = DEFAULT_LIST_LIMIT, offset = 0 } = q ?? ({} as ListJobsQuery);
-    if (!STATES.includes(state)) throw badQuery(`state must be one of ${STATES.join(', ')}`, 'state');
-    if (!Number.isInteger(limit) || limit < 0)
-      throw badQuery('limit must be a non-negative integer', 'limit');
-    if (!Number.isInteger(offset) || offset < 0)
-      throw badQuery('offset must be a non-negative integer', 'offset');
+    const { state, limit, offset } = checkListQuery(q);
     let recs = this.jobsInQueue(queue).filter((r) => r.state === state);
     if (state === 'pending') recs = recs.sort(byDeliveryOrder);
     return recs.slice(offset, offset + limit).map(info);
@@ -548,46 +327,13 @@ export class MockQueueProvider implements QueueProvider {
       jobs = new Map();
       this.queues.set(queue, jobs);
     }
-    const priority = opts?.priority ?? 0;
-    const dedupKey = opts?.dedupKey;
-    let existing: MockJobRecord | undefined;
-    if (dedupKey !== undefined) {
-      for (const rec of jobs.values()) {
-        if (rec.dedupKey === dedupKey && (rec.state === 'pending' || rec.state === 'running')) existing = rec;
-      }
-    }
+    const existing = liveDuplicate(jobs, opts?.dedupKey);
     const id = existing?.id ?? randomUUID();
     if (!existing) {
-      const settings = this.settings(queue);
-      const now = Date.now();
-      const delayMs = opts?.delayMs;
-      const rec: MockJobRecord = {
-        id,
-        queue,
-        data: prepared.data,
-        state: 'pending',
-        priority,
-        attempts: 0,
-        maxRetries: opts?.maxRetries ?? settings.maxRetries,
-        timeoutMs: opts?.timeoutMs ?? settings.timeoutMs,
-        createdAt: new Date(now),
-        runAt: new Date(now + (delayMs ?? 0)),
-      };
-      if (dedupKey !== undefined) rec.dedupKey = dedupKey;
-      if (delayMs !== undefined) rec.delayMs = delayMs;
-      jobs.set(id, rec);
+      jobs.set(id, newJobRecord(id, queue, prepared.data, opts, this.settings(queue)));
       this.schedulePump(queue);
     }
-    if (record) {
-      const base = { queue, jobId: id, priority, deduplicated: existing !== undefined };
-      const extra = dedupKey === undefined ? {} : { dedupKey };
-      if (record === 'enqueueDelayed') {
-        this.operations.push({ type: 'enqueueDelayed', ...base, delayMs: opts?.delayMs ?? 0, ...extra });
-      } else {
-        const delay = opts?.delayMs === undefined ? {} : { delayMs: opts.delayMs };
-        this.operations.push({ type: 'enqueue', ...base, ...delay, ...extra });
-      }
-    }
+    if (record) this.operations.push(enqueueOperation(record, queue, id, opts, existing !== undefined));
     return id;
   }
 
@@ -662,117 +408,20 @@ export class MockQueueProvider implements QueueProvider {
     const run: Run = { rec, worker, controller, stop: () => {} };
     worker.running.add(run);
     this.active.set(rec.id, run);
-    const job: Job<unknown> = {
-      id: rec.id,
-      queue: rec.queue,
-      // Each run gets its own copy: a handler mutating its data must not change the next attempt.
-      data: copy(rec.data),
-      attempts: rec.attempts,
-      maxRetries: rec.maxRetries,
-      createdAt: new Date(rec.createdAt),
-      signal: controller.signal,
-    };
-    void this.execute(run, job);
+    void this.execute(run, jobFor(rec, controller.signal));
   }
 
   private async execute(run: Run, job: Job<unknown>): Promise<void> {
-    const { timeoutMs } = run.rec;
-    let timer: NodeJS.Timeout | undefined;
-    const stopped = new Promise<Outcome>((resolve) => {
-      run.stop = resolve;
-      timer = setTimeout(() => resolve({ kind: 'timeout', timeoutMs }), timeoutMs);
-    });
-    const handled = (async (): Promise<Outcome> => {
-      try {
-        const result = await run.worker.handler(job);
-        const o = interpretJobResult(result);
-        if (o.kind === 'retry') {
-          return o.delayMs === undefined
-            ? { kind: 'retry', reason: o.reason, error: undefined }
-            : { kind: 'retry', reason: o.reason, delayMs: o.delayMs, error: undefined };
-        }
-        if (o.kind === 'failed') return { kind: 'failed', reason: o.reason };
-        // An unknown status is a failed attempt, exactly like a throw.
-        if (o.kind === 'error') return { kind: 'retry', reason: o.error.message, error: o.error };
-        return { kind: 'complete', result: result ?? undefined };
-      } catch (err) {
-        return { kind: 'retry', reason: describeError(err), error: err };
-      }
-    })();
-    const outcome = await Promise.race([handled, stopped]);
-    clearTimeout(timer);
-    if (outcome.kind === 'timeout') run.controller.abort(this.timeoutError(run.rec, timeoutMs));
+    const outcome = await runHandler(run, job);
     // The run may have been abandoned (worker closed past its grace period) or the job deleted.
     if (outcome.kind === 'detached' || this.active.get(run.rec.id) !== run) return;
     this.active.delete(run.rec.id);
     // Record the outcome before freeing the slot, so a close() waiting on this run sees it done.
-    this.apply(run, outcome);
+    applyOutcome(run, outcome, (attempts) =>
+      retryBackoffMs(attempts, this.settings(run.rec.queue).retryDelayMs, this.random),
+    );
     run.worker.settled(run);
     this.schedulePump(run.rec.queue);
-  }
-
-  private apply(run: Run, outcome: Exclude<Outcome, { kind: 'detached' }>): void {
-    const { rec, worker } = run;
-    const now = Date.now();
-    if (outcome.kind === 'complete') {
-      rec.state = 'completed';
-      rec.completedAt = new Date(now);
-      worker.emit('completed', info(rec), outcome.result);
-      return;
-    }
-    if (outcome.kind === 'failed') {
-      this.fail(rec, worker, outcome.reason, ErrorCode.JobProcessingFailed, undefined);
-      return;
-    }
-    const reason =
-      outcome.kind === 'timeout' ? `Job timed out after ${outcome.timeoutMs} ms` : outcome.reason;
-    const cause = outcome.kind === 'retry' ? outcome.error : undefined;
-    if (rec.attempts <= rec.maxRetries) {
-      const delayMs =
-        outcome.kind === 'retry' && outcome.delayMs !== undefined
-          ? outcome.delayMs
-          : retryBackoffMs(rec.attempts, this.settings(rec.queue).retryDelayMs, this.random);
-      rec.state = 'pending';
-      rec.lastError = reason;
-      rec.runAt = new Date(now + delayMs);
-      const code = outcome.kind === 'timeout' ? ErrorCode.JobTimeout : ErrorCode.JobProcessingFailed;
-      const err = new IntegrationError(code, `Job ${rec.id} attempt ${rec.attempts} failed: ${reason}`, {
-        provider: 'mock',
-        resourceType: 'job',
-        cause,
-      });
-      worker.emit('retrying', info(rec), err, delayMs);
-      return;
-    }
-    this.fail(rec, worker, reason, ErrorCode.MaxRetriesExceeded, cause);
-  }
-
-  private fail(
-    rec: MockJobRecord,
-    worker: MockWorker,
-    reason: string,
-    code: ErrorCode,
-    cause: unknown,
-  ): void {
-    rec.state = 'failed';
-    rec.lastError = reason;
-    rec.failedAt = new Date();
-    const message =
-      code === ErrorCode.MaxRetriesExceeded
-        ? `Job ${rec.id} failed after ${rec.attempts} attempts: ${reason}`
-        : `Job ${rec.id} failed: ${reason}`;
-    worker.emit(
-      'failed',
-      info(rec),
-      new IntegrationError(code, message, { provider: 'mock', resourceType: 'job', cause }),
-    );
-  }
-
-  private timeoutError(rec: MockJobRecord, timeoutMs: number): IntegrationError {
-    return new IntegrationError(ErrorCode.JobTimeout, `Job ${rec.id} timed out after ${timeoutMs} ms`, {
-      provider: 'mock',
-      resourceType: 'job',
-    });
   }
 
   /** Forgets a run: its handler may still be running, but its outcome will be ignored. */

@@ -2,28 +2,19 @@ import {
   assertIndexConfig,
   assertIndexName,
   type BulkResult,
-  compareBySort,
-  DEFAULT_SEARCH_LIMIT,
+  badDocument,
   type Document,
   ErrorCode,
-  type FacetCount,
-  getField,
   type IndexConfig,
   IntegrationError,
-  isValidFieldName,
-  MAX_SEARCH_LIMIT,
-  matchesFilter,
-  normalizeFilter,
-  parseSort,
   type SearchCommonOptions,
-  type SearchHit,
   type SearchProvider,
   type SearchQuery,
   type SearchResult,
 } from '@fraiseql/core';
+import { runSearch, type StoredIndex } from './search-engine';
 
 const DEFAULT_FAILURE_MESSAGE = 'Mock search failure';
-const WORD = /[\p{L}\p{N}]+/gu;
 
 export type MockSearchOperationType = 'search' | 'index' | 'delete' | 'clear' | 'configure';
 
@@ -58,19 +49,6 @@ export interface MockSearchProviderOptions extends SearchCommonOptions {
   results?: CannedSearchResult;
 }
 
-interface StoredIndex {
-  /** Absent until `configureIndex`: then every string field is searchable and every field filterable/sortable. */
-  config?: IndexConfig;
-  /** Insertion order is the browse order and the tie-break between equal scores. */
-  docs: Map<string, Record<string, unknown>>;
-}
-
-interface Term {
-  text: string;
-  /** The last word of a query also matches as a prefix (search as you type). */
-  prefix: boolean;
-}
-
 /**
  * An in-memory {@link SearchProvider} for application tests: no I/O, and the same contract as
  * every engine (it passes `describeSearchProvider`) with two documented leniencies of a mock:
@@ -95,7 +73,7 @@ export class MockSearchProvider implements SearchProvider {
   constructor(opts: MockSearchProviderOptions = {}) {
     for (const [index, config] of Object.entries(opts.indexes ?? {})) {
       assertIndexName(index);
-      this.#indexes.set(index, { config: checkConfig(config), docs: new Map() });
+      this.#indexes.set(index, { config: assertIndexConfig(config), docs: new Map() });
     }
     if (opts.results) this.#canned = structuredClone(opts.results);
   }
@@ -180,7 +158,7 @@ export class MockSearchProvider implements SearchProvider {
       const started = performance.now();
       const result = this.#canned
         ? { totalHitsExact: true, processingTimeMs: 0, ...structuredClone(this.#canned) }
-        : this.#search(q);
+        : runSearch(q, this.#indexes.get(q.index));
       if (!this.#canned) result.processingTimeMs = performance.now() - started;
       return result as SearchResult<T>;
     });
@@ -197,11 +175,7 @@ export class MockSearchProvider implements SearchProvider {
 
   async indexDocuments(docs: Document[]): Promise<BulkResult> {
     if (!Array.isArray(docs)) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidDocument,
-        'indexDocuments takes an array of documents',
-        'documents',
-      );
+      throw badDocument(this.name, 'indexDocuments takes an array of documents');
     }
     // An invalid index name is a caller bug, not a bad document: the whole call is refused.
     for (const doc of docs) assertIndexName(doc?.index);
@@ -226,11 +200,7 @@ export class MockSearchProvider implements SearchProvider {
     await this.#record({ type: 'delete', index, id }, () => {
       assertIndexName(index);
       if (typeof id !== 'string' || id.length === 0) {
-        throw IntegrationError.invalidInput(
-          ErrorCode.InvalidDocument,
-          'Document id must be a non-empty string',
-          'id',
-        );
+        throw badDocument(this.name, 'Document id must be a non-empty string');
       }
       this.#ensureUp();
       // Deleting a document that is not there is not an error: deletes are idempotent.
@@ -250,7 +220,7 @@ export class MockSearchProvider implements SearchProvider {
     const op: MockSearchOperation = { type: 'configure', index };
     await this.#record(op, () => {
       assertIndexName(index);
-      const checked = checkConfig(config);
+      const checked = assertIndexConfig(config);
       op.config = structuredClone(checked);
       this.#ensureUp();
       const stored = this.#indexes.get(index);
@@ -269,35 +239,22 @@ export class MockSearchProvider implements SearchProvider {
 
   #store(doc: Document): void {
     if (!doc || typeof doc !== 'object') {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidDocument,
-        'A document must be an object { id, index, data }',
-        'document',
-      );
+      throw badDocument(this.name, 'A document must be an object { id, index, data }');
     }
     if (typeof doc.id !== 'string' || doc.id.length === 0) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidDocument,
-        'Document id must be a non-empty string',
-        'id',
-      );
+      throw badDocument(this.name, 'Document id must be a non-empty string');
     }
     const { data } = doc;
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidDocument,
-        `Document ${JSON.stringify(doc.id)}: data must be an object`,
-        'data',
-      );
+      throw badDocument(this.name, `Document ${JSON.stringify(doc.id)}: data must be an object`);
     }
     try {
       // Every engine stores JSON: refuse what JSON cannot carry (BigInt, cycles) as they would.
       JSON.stringify(data);
     } catch (err) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidDocument,
+      throw badDocument(
+        this.name,
         `Document ${JSON.stringify(doc.id)} is not JSON-serialisable: ${err instanceof Error ? err.message : String(err)}`,
-        'data',
       );
     }
     let stored = this.#indexes.get(doc.index);
@@ -307,65 +264,6 @@ export class MockSearchProvider implements SearchProvider {
     }
     // A copy, so the caller mutating its object cannot change the index; an existing id is replaced.
     stored.docs.set(doc.id, structuredClone(data));
-  }
-
-  #search(q: SearchQuery): SearchResult<unknown> {
-    if (typeof q.query !== 'string') throw invalid('query must be a string', 'query');
-    if (q.rawFilter !== undefined) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.UnsupportedOperation,
-        'The mock search provider has no engine syntax: use the portable `filter` instead of `rawFilter`',
-        'rawFilter',
-      );
-    }
-    const limit = pageParam(q.limit, DEFAULT_SEARCH_LIMIT, 'limit');
-    if (limit > MAX_SEARCH_LIMIT) {
-      // Rejected rather than clamped: a caller must never silently get fewer hits than it asked for.
-      throw invalid(`limit must be at most ${MAX_SEARCH_LIMIT}, got ${limit}`, 'limit');
-    }
-    const offset = pageParam(q.offset, 0, 'offset');
-    const stored = this.#indexes.get(q.index);
-    const config = stored?.config;
-    const filter = normalizeFilter(q.filter, config?.filterable ?? (config ? [] : undefined));
-    const sort = parseSort(q.sort, config?.sortable ?? (config ? [] : undefined));
-    const facetFields = fieldList(q.facets, 'facets');
-    if (config) {
-      const filterable = new Set(config.filterable ?? []);
-      for (const f of facetFields) {
-        if (!filterable.has(f)) {
-          throw invalid(`Field "${f}" is not filterable; facets need a filterable field`, 'facets');
-        }
-      }
-    }
-    const highlightFields = fieldList(q.highlight, 'highlight');
-    const terms = parseTerms(q.query);
-
-    const matches: { id: string; doc: Record<string, unknown>; score: number; order: number }[] = [];
-    let order = 0;
-    for (const [id, doc] of stored?.docs ?? []) {
-      order++;
-      const score = terms.length === 0 ? 0 : scoreDocument(doc, terms, config?.searchable);
-      if (score === undefined || !matchesFilter(filter, doc)) continue;
-      matches.push({ id, doc, score, order });
-    }
-    matches.sort((a, b) => compareBySort(sort, a.doc, b.doc) || b.score - a.score || a.order - b.order);
-
-    const hits = matches.slice(offset, offset + limit).map(({ id, doc, score }): SearchHit<unknown> => {
-      const hit: SearchHit<unknown> = { id, document: structuredClone(doc) };
-      if (terms.length > 0) hit.score = score;
-      if (highlightFields.length > 0) hit.highlights = highlight(doc, highlightFields, terms);
-      return hit;
-    });
-    const result: SearchResult<unknown> = {
-      hits,
-      totalHits: matches.length,
-      totalHitsExact: true,
-      processingTimeMs: 0,
-    };
-    if (facetFields.length > 0) {
-      result.facets = Object.fromEntries(facetFields.map((f) => [f, countFacet(matches, f)]));
-    }
-    return result;
   }
 
   #ensureUp(): void {
@@ -400,117 +298,4 @@ export class MockSearchProvider implements SearchProvider {
     });
     return `recorded operations:\n${lines.join('\n')}`;
   }
-}
-
-function invalid(message: string, field: string): IntegrationError {
-  return IntegrationError.invalidInput(ErrorCode.InvalidSearchQuery, message, field);
-}
-
-function pageParam(value: unknown, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalid(`${field} must be a non-negative integer, got ${String(value)}`, field);
-  }
-  return value;
-}
-
-function fieldList(value: unknown, field: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every(isValidFieldName)) {
-    throw invalid(`${field} must be an array of field names`, field);
-  }
-  return value;
-}
-
-function checkConfig(config: IndexConfig): IndexConfig {
-  return assertIndexConfig(config);
-}
-
-function tokenize(text: string): string[] {
-  return text.normalize('NFC').toLowerCase().match(WORD) ?? [];
-}
-
-function parseTerms(query: string): Term[] {
-  const words = tokenize(query);
-  return words.map((text, i) => ({ text, prefix: i === words.length - 1 }));
-}
-
-/** Strings (and numbers, as engines index them as text) anywhere under `value`. */
-function texts(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (typeof value === 'number' && Number.isFinite(value)) out.push(String(value));
-  else if (Array.isArray(value)) for (const v of value) texts(v, out);
-  else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    for (const v of Object.values(value)) texts(v, out);
-  }
-  return out;
-}
-
-function termMatches(term: Term, token: string): 'exact' | 'prefix' | undefined {
-  if (token === term.text) return 'exact';
-  return term.prefix && token.startsWith(term.text) ? 'prefix' : undefined;
-}
-
-/**
- * Undefined when some query word occurs in no searchable field; otherwise a relevance score:
- * occurrences weighted by field position (earlier searchable fields weigh more, as on every
- * engine) with whole words above prefix matches.
- */
-function scoreDocument(
-  doc: Record<string, unknown>,
-  terms: Term[],
-  searchable?: string[],
-): number | undefined {
-  const fields = searchable ? searchable.map((f) => texts(getField(doc, f))) : [texts(doc)];
-  const tokens = fields.map((strings) => strings.flatMap(tokenize));
-  let score = 0;
-  for (const term of terms) {
-    let termScore = 0;
-    tokens.forEach((fieldTokens, i) => {
-      const weight = fields.length - i;
-      for (const token of fieldTokens) {
-        const m = termMatches(term, token);
-        if (m) termScore += m === 'exact' ? weight : weight / 2;
-      }
-    });
-    if (termScore === 0) return undefined;
-    score += termScore;
-  }
-  return score;
-}
-
-/** The field's text with every word matching the query wrapped in `<mark>…</mark>`. */
-function highlight(doc: Record<string, unknown>, fields: string[], terms: Term[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const field of fields) {
-    const strings = texts(getField(doc, field));
-    if (strings.length === 0) continue;
-    out[field] = strings
-      .map((s) =>
-        terms.length === 0
-          ? s
-          : s.replace(WORD, (word) => {
-              const token = word.normalize('NFC').toLowerCase();
-              return terms.some((t) => termMatches(t, token)) ? `<mark>${word}</mark>` : word;
-            }),
-      )
-      .join(', ');
-  }
-  return out;
-}
-
-/** Counts per value over every match (array fields count each element once per document); most frequent first. */
-function countFacet(matches: { doc: Record<string, unknown> }[], field: string): FacetCount[] {
-  const counts = new Map<string, number>();
-  for (const { doc } of matches) {
-    const raw = getField(doc, field);
-    if (raw === undefined || raw === null) continue;
-    const values = new Set(
-      (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== null && v !== undefined).map(String),
-    );
-    for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  return [...counts]
-    .map(([value, count]) => ({ value, count }))
-    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_SLO_OPERATIONS, ErrorCode, IntegrationError, type SloConfig } from '@fraiseql/core';
+import { configError, DEFAULT_SLO_OPERATIONS, type SloConfig } from '@fraiseql/core';
 import { stringify } from 'yaml';
 
 /** One Prometheus recording rule. */
@@ -84,9 +84,8 @@ const DURATION = /^[0-9]+(?:ms|s|m|h|d|w|y)$/;
 
 const WINDOW_HOURS: Record<SloWindow, number> = { '5m': 1 / 12, '30m': 0.5, '1h': 1, '6h': 6, '3d': 72 };
 
-function invalid(message: string, field: string): IntegrationError {
-  return IntegrationError.invalidInput(ErrorCode.InvalidConfiguration, message, field);
-}
+/** Tag of the IN002 messages (the kit's `configError`): `[slo-rules] Invalid SLO …`. */
+const PROVIDER = 'slo-rules';
 
 function defaultSlos(): Record<string, SloConfig> {
   return Object.fromEntries(Object.entries(DEFAULT_SLO_OPERATIONS).map(([name, preset]) => [name, preset()]));
@@ -106,16 +105,26 @@ function toRecord(slos: Record<string, SloConfig> | HasSnapshots | undefined): R
 }
 
 function assertSlo(name: string, c: SloConfig): void {
-  if (!NAME.test(name)) throw invalid(`Invalid SLO name "${name}": use [A-Za-z0-9_]`, `slos.${name}`);
+  if (!NAME.test(name))
+    throw configError(PROVIDER, `Invalid SLO name "${name}": use [A-Za-z0-9_]`, `slos.${name}`);
   if (!(Number.isFinite(c?.targetLatencyMs) && c.targetLatencyMs > 0))
-    throw invalid(`Invalid SLO "${name}": targetLatencyMs must be > 0`, `slos.${name}.targetLatencyMs`);
+    throw configError(
+      PROVIDER,
+      `Invalid SLO "${name}": targetLatencyMs must be > 0`,
+      `slos.${name}.targetLatencyMs`,
+    );
   if (!(c.targetAvailability > 0 && c.targetAvailability < 1))
-    throw invalid(
+    throw configError(
+      PROVIDER,
       `Invalid SLO "${name}": targetAvailability must be between 0 and 1 (exclusive)`,
       `slos.${name}.targetAvailability`,
     );
   if (!(Number.isFinite(c.budgetPeriodDays) && c.budgetPeriodDays > 0))
-    throw invalid(`Invalid SLO "${name}": budgetPeriodDays must be > 0`, `slos.${name}.budgetPeriodDays`);
+    throw configError(
+      PROVIDER,
+      `Invalid SLO "${name}": budgetPeriodDays must be > 0`,
+      `slos.${name}.budgetPeriodDays`,
+    );
 }
 
 /** A PromQL range for a number of days, in the largest whole unit (30 → `30d`, 0.5 → `12h`). */
@@ -157,19 +166,25 @@ export function generateSloRules(
   const record = toRecord(slos);
   const selector = (opts.selector ?? '').trim();
   if (!SELECTOR.test(selector))
-    throw invalid(
+    throw configError(
+      PROVIDER,
       `Invalid selector ${JSON.stringify(selector)}: use label matchers like job="x"`,
       'selector',
     );
   const groupBy = opts.groupBy ?? ['provider'];
   for (const label of groupBy) {
-    if (!NAME.test(label) || label === 'slo') throw invalid(`Invalid groupBy label "${label}"`, 'groupBy');
+    if (!NAME.test(label) || label === 'slo')
+      throw configError(PROVIDER, `Invalid groupBy label "${label}"`, 'groupBy');
   }
   if (opts.interval !== undefined && !DURATION.test(opts.interval))
-    throw invalid(`Invalid interval "${opts.interval}": use a Prometheus duration like 30s`, 'interval');
+    throw configError(
+      PROVIDER,
+      `Invalid interval "${opts.interval}": use a Prometheus duration like 30s`,
+      'interval',
+    );
 
   const names = Object.keys(record).sort();
-  if (names.length === 0) throw invalid('No SLOs to generate rules for', 'slos');
+  if (names.length === 0) throw configError(PROVIDER, 'No SLOs to generate rules for', 'slos');
   const matchers = selector.replace(/,\s*$/, '');
   const series = (metric: string) => (matchers ? `${metric}{${matchers}}` : metric);
   const sum = (inner: string) =>
