@@ -1,5 +1,10 @@
 import { createIntegrations, loadConfig } from '@fraiseql/core';
-import { compileObservers, type ObserverRuntime } from '@fraiseql/observers';
+import {
+  compileObservers,
+  installChangeCapture,
+  type ObserverRuntime,
+  removeChangeCapture,
+} from '@fraiseql/observers';
 import { Command, CommanderError } from 'commander';
 import { Registry } from 'prom-client';
 import { registerMetricsCommand } from './commands/remote';
@@ -260,7 +265,9 @@ function registerCommands(program: Command, io: Io, run: (p: Promise<number>) =>
               actions: o.actions.map((a) =>
                 Object.fromEntries(
                   Object.entries(a).map(([k, v]) =>
-                    k.endsWith('Env') && k !== 'Env' ? [k.slice(0, -3), k === 'urlEnv' ? 'https://from-env.invalid/' : 'from-env'] : [k, v],
+                    k.endsWith('Env') && k !== 'Env'
+                      ? [k.slice(0, -3), k === 'urlEnv' ? 'https://from-env.invalid/' : 'from-env']
+                      : [k, v],
                   ),
                 ),
               ),
@@ -291,6 +298,51 @@ function registerCommands(program: Command, io: Io, run: (p: Promise<number>) =>
               });
             else io.err(describeFailure(err));
             return EXIT.usage;
+          }
+        })(),
+      ),
+    );
+
+  program
+    .command('capture')
+    .description(
+      'Install (or --remove) change capture on a table: a trigger writing its changes to the change log',
+    )
+    .requiredOption('--table <table>', 'table or schema.table')
+    .option('--entity <name>', 'object_type written to the change log (required unless --remove)')
+    .option('--id-column <column>', 'column holding the row id', 'id')
+    .option('--remove', 'drop the trigger instead')
+    .option('-c, --config <file>', 'config file (default ./fraiseql.toml)')
+    .action((opts: { table: string; entity?: string; idColumn: string; remove?: boolean; config?: string }) =>
+      run(
+        (async () => {
+          if (!opts.remove && !opts.entity)
+            throw new CliError('--entity is required (the object_type of the events)', EXIT.usage);
+          const { config } = await resolveConfig(opts);
+          const changeLog = config.observers?.changeLog;
+          const integrations = await createIntegrations(
+            { ...config, observers: config.observers ?? {} },
+            { registry: new Registry(), importer: cliImporter() },
+          );
+          try {
+            const sql = integrations.sql as Parameters<typeof installChangeCapture>[0];
+            if (opts.remove)
+              await removeChangeCapture(sql, { table: opts.table, ...(changeLog ? { changeLog } : {}) });
+            else
+              await installChangeCapture(sql, {
+                table: opts.table,
+                entity: opts.entity!,
+                idColumn: opts.idColumn,
+                ...(changeLog ? { changeLog } : {}),
+              });
+            io.out(
+              opts.remove
+                ? `change capture removed from ${opts.table}`
+                : `capturing ${opts.table} as ${opts.entity} into ${changeLog ?? 'tb_entity_change_log'}`,
+            );
+            return EXIT.ok;
+          } finally {
+            await integrations.close().catch(() => {});
           }
         })(),
       ),

@@ -172,6 +172,16 @@ actions = [ { type = "webhook", url_env = "HOOK_URL", secret_env = "HOOK_SECRET"
       'an enqueue action needs a [queues] section',
     );
     expect((await obs(['debug-event'])).code).toBe(2);
+    await sql.exec(`CREATE TABLE "${schema}".orders (id text PRIMARY KEY, status text)`);
+    const captured = await obs(['capture', '--table', `${schema}.orders`, '--entity', 'Order']);
+    expect(captured.stdout).toContain(`capturing ${schema}.orders as Order`);
+    await sql.query(`INSERT INTO "${schema}".orders VALUES ('c1', 'new')`);
+    const { rows } = await sql.query(
+      `SELECT object_type, object_id FROM "${schema}".tb_entity_change_log WHERE object_id = 'c1'`,
+    );
+    expect(rows).toEqual([{ object_type: 'Order', object_id: 'c1' }]);
+    expect((await obs(['capture', '--table', `${schema}.orders`, '--remove'])).code).toBe(0);
+    expect((await obs(['capture', '--table', 'x; DROP TABLE y', '--entity', 'E'])).code).toBe(2);
     expect((await obs(['nonsense'])).code).toBe(2);
   });
 

@@ -1,9 +1,9 @@
 import type { RouteSpec } from './route';
 import { CACHE_ROUTES } from './routes/cache';
 import { SYSTEM_ROUTES } from './routes/health';
+import { OBSERVER_ROUTES } from './routes/observers';
 import { QUEUE_ROUTES } from './routes/queue';
 import { SEARCH_ROUTES } from './routes/search';
-import { OBSERVER_ROUTES } from './routes-observers';
 
 /** Every route of the server, one file per resource under `routes/`. */
 export const ROUTES: readonly RouteSpec[] = [

@@ -295,12 +295,24 @@ class Runtime extends EventEmitter implements ObserverRuntime {
           );
         }
       }
+      if (this.leading) await this.refreshGauges();
       if (Math.random() < 0.01) await this.store.prune(this.retentionDays);
     } catch (err) {
       this.o.logger?.warn({ err }, '[observers] heartbeat failed');
     } finally {
       this.tickBusy = false;
     }
+  }
+
+  /** Lag, DLQ size and the depth of the queues enqueue actions feed (the leader reports them). */
+  private async refreshGauges(): Promise<void> {
+    const { eventId } = await this.store.leader();
+    if (eventId !== null) this.metrics.eventsBehind.set({ group: this.group }, await this.reader.behind(eventId));
+    this.metrics.dlqSize.set(await this.store.dlqSize());
+    const queue = this.o.providers?.queue;
+    if (!queue) return;
+    const queues = new Set(this.observers.flatMap((o) => o.actions.filter((a) => a.type === 'enqueue').map((a) => String((a as { queue?: unknown }).queue))));
+    for (const name of queues) this.metrics.jobQueueDepth.set({ queue: name }, await queue.queueLength(name));
   }
 
   private lose(): void {

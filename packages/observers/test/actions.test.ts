@@ -222,6 +222,11 @@ describe.skipIf(!pg.available || !redis.available)('observer actions against rea
           ['cache.invalidate', 'succeeded', '10', 'sync'],
         ]),
       );
+      await runtime.start();
+      await new Promise((r) => setTimeout(r, 400));
+      const depth = (await runtime.registry.getSingleMetric('observer_job_queue_depth')?.get())?.values ?? [];
+      expect(depth).toEqual([expect.objectContaining({ labels: { queue: 'emails' }, value: 1 })]);
+      await runtime.stop();
       await runtime.processEvent(event({ id: '11', kind: 'DELETE' }));
       expect((await search.search({ index: 'orders', query: '' })).totalHits).toBe(0);
     } finally {

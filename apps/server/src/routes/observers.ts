@@ -1,8 +1,8 @@
 import { ErrorCode, IntegrationError } from '@fraiseql/core';
 import type { ObserverRuntime } from '@fraiseql/observers';
-import type { ResponseSpec, RouteContext, RouteSpec } from './route';
-import { ERROR_BODY } from './schemas';
-import type { ParamSpec } from './validation';
+import type { ResponseSpec, RouteContext, RouteSpec } from '../route';
+import { ERROR_BODY } from '../schemas';
+import type { ParamSpec } from '../validation';
 
 const error = (description: string): ResponseSpec => ({ description, schema: ERROR_BODY });
 const OBJECT = { type: 'object', additionalProperties: true };
