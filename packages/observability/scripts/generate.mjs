@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { grafanaDashboard, sloRulesYaml } from '../dist/index.js';
+import { grafanaDashboard, observerRulesYaml, sloRulesYaml } from '../dist/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const write = (path, text) => {
@@ -12,4 +12,5 @@ const write = (path, text) => {
   console.log(`wrote ${path}`);
 };
 write('docker/prometheus/rules/fraiseql-slo.rules.yml', sloRulesYaml());
+write('docker/prometheus/rules/fraiseql-observers.rules.yml', observerRulesYaml());
 write('docker/grafana/dashboards/fraiseql.json', `${JSON.stringify(grafanaDashboard(), null, 2)}\n`);

@@ -315,6 +315,83 @@ export function grafanaDashboard(opts: GrafanaDashboardOptions = {}): Record<str
     ),
   );
 
+  // ---- observers (@fraiseql/observers, seed 001 metric names)
+  row('Observers');
+  line(
+    timeseries(
+      'Events processed',
+      'ops',
+      [
+        {
+          expr: `sum by (entity, kind) (rate(observer_events_processed_total[${RATE}]))`,
+          legend: '{{entity}} {{kind}}',
+        },
+      ],
+      'Change-log events run through the observers, per entity and kind.',
+    ),
+    timeseries(
+      'Action failure ratio',
+      'percentunit',
+      [
+        {
+          expr: `sum by (action) (rate(observer_actions_failed_total[${RATE}])) / (sum by (action) (rate(observer_actions_executed_total[${RATE}])) + sum by (action) (rate(observer_actions_failed_total[${RATE}])))`,
+          legend: '{{action}}',
+        },
+      ],
+      'Failed attempts over all attempts; HighActionFailureRate fires above 5 % for 5 m.',
+      {
+        thresholds: [
+          { color: 'green', value: null },
+          { color: 'red', value: 0.05 },
+        ],
+      },
+    ),
+    timeseries(
+      'Action duration p95',
+      's',
+      [
+        {
+          expr: `histogram_quantile(0.95, sum by (le, action) (rate(observer_action_duration_seconds_bucket[${RATE}])))`,
+          legend: '{{action}}',
+        },
+      ],
+      'Run time of one action attempt.',
+    ),
+  );
+  line(
+    timeseries(
+      'Lag',
+      's',
+      [
+        {
+          expr: `histogram_quantile(0.99, sum by (le) (rate(observer_event_lag_seconds_bucket[${RATE}])))`,
+          legend: 'created → done p99',
+        },
+      ],
+      'From the change-log row to its event being done.',
+    ),
+    timeseries(
+      'Events behind, DLQ size',
+      'short',
+      [
+        { expr: 'max by (group) (observer_events_behind)', legend: 'behind {{group}}' },
+        { expr: 'max(observer_dlq_size)', legend: 'DLQ' },
+      ],
+      'Change-log rows above the checkpoint, and failed actions waiting in the DLQ.',
+    ),
+    timeseries(
+      'Leaders, dedup and cache',
+      'short',
+      [
+        { expr: 'sum(observer_listener_leader)', legend: 'leaders' },
+        { expr: `sum(rate(observer_dedup_skips_total[${RATE}]))`, legend: 'dedup skips/s' },
+        { expr: `sum(rate(observer_cache_hits_total[${RATE}]))`, legend: 'action cache hits/s' },
+        { expr: `sum(increase(observer_failovers_total[${RATE}]))`, legend: 'failovers' },
+      ],
+      'Exactly one leader per group; ObserverNoLeader fires at zero.',
+    ),
+  );
+
   return {
     uid: opts.uid ?? 'fraiseql-integrations',
     title: opts.title ?? 'fraiseql integrations',

@@ -2,6 +2,7 @@ export { type GrafanaDashboardOptions, grafanaDashboard } from './dashboard';
 export { type DefaultMetricsOptions, registerDefaultMetrics } from './default-metrics';
 export { type CreateLoggerOptions, createLogger } from './logger';
 export { createMetricsHandler, type MetricsHandlerOptions } from './metrics-handler';
+export { type ObserverAlertOptions, observerAlertRules, observerRulesYaml } from './observer-rules';
 export { createRedactor, isSecretKey, REDACTED, type Redactor } from './redact';
 export {
   type AlertingRule,
