@@ -1,9 +1,7 @@
 import {
-  assertCacheKey,
   assertTtl,
   type CacheCommonOptions,
   type CacheProvider,
-  describeError,
   ErrorCode,
   fromJson,
   type GetOrSetOptions,
@@ -18,6 +16,7 @@ import {
   toOwnedBuffer,
 } from '@fraiseql/core';
 import { migrate, parseQualifiedName, type SqlClient } from '@fraiseql/postgres';
+import { assertKey, option, PROVIDER, showKey, toIntegrationError } from './errors';
 import {
   type CacheTable,
   cacheMigrations,
@@ -27,7 +26,7 @@ import {
   statements,
 } from './schema';
 
-export const PROVIDER = 'postgresql';
+export { PROVIDER } from './errors';
 export const DEFAULT_TABLE = '_system.cache';
 export const DEFAULT_PREFIX = 'fraiseql:cache:';
 export const DEFAULT_TTL_MS = 3_600_000;
@@ -106,45 +105,6 @@ interface Settings {
   healthCheckTimeoutMs: number;
 }
 
-/** A key for an error message: quoted, and cut short so a 1 KiB key does not flood a log. */
-function showKey(key: string): string {
-  return JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-}
-
-function option(
-  value: unknown,
-  name: string,
-  fallback: number,
-  opts: { integer?: boolean; zero?: boolean } = {},
-): number {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (opts.zero ? value >= 0 : value > 0) &&
-    (!opts.integer || Number.isInteger(value));
-  if (!ok) {
-    const what = `${opts.zero ? 'non-negative' : 'positive'} ${opts.integer ? 'integer' : 'number'}`;
-    throw IntegrationError.configuration(
-      ErrorCode.InvalidConfiguration,
-      `[${PROVIDER}] ${name} must be a ${what}, got ${String(value)}`,
-    );
-  }
-  return value as number;
-}
-
-/** Postgres text cannot hold NUL, so such a key is refused up front instead of failing in the server. */
-function assertKey(key: unknown): asserts key is string {
-  assertCacheKey(key);
-  if (key.includes('\0')) {
-    throw IntegrationError.invalidInput(
-      ErrorCode.InvalidCacheKey,
-      `[${PROVIDER}] cache keys cannot contain NUL characters (Postgres text cannot store them)`,
-      'key',
-    );
-  }
-}
-
 /** A plain Uint8Array over the driver's bytes (`pg` returns a Buffer): the same type on both engines. */
 function view(bytes: Uint8Array): Uint8Array {
   return bytes.constructor === Uint8Array
@@ -191,23 +151,8 @@ class PostgresCache implements PostgresCacheProvider {
     }
   }
 
-  /**
-   * Adds which operation failed to the SqlClient's error, keeping its code (IN405 with the
-   * SQLSTATE for server errors, IN500/IN501/IN502 when the database is unreachable) and the
-   * driver error as `cause`.
-   */
   #fail(err: unknown, what: string): never {
-    const code = isIntegrationError(err) ? err.code : ErrorCode.PostgresError;
-    const reason = isIntegrationError(err)
-      ? err.message.replace(/^\[postgresql\] /, '')
-      : describeError(err, []);
-    const cause = isIntegrationError(err) && err.cause !== undefined ? err.cause : err;
-    throw IntegrationError.provider(
-      code,
-      PROVIDER,
-      `[${PROVIDER}] cache ${what} on ${this.table}: ${reason}`,
-      cause,
-    );
+    throw toIntegrationError(err, `cache ${what} on ${this.table}`);
   }
 
   async #run<R>(what: string, text: string, params: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
@@ -370,9 +315,7 @@ class PostgresCache implements PostgresCacheProvider {
         if (!this.#onError || this.#closing) return;
         try {
           this.#onError(
-            isIntegrationError(err)
-              ? err
-              : IntegrationError.provider(ErrorCode.PostgresError, PROVIDER, String(err), err),
+            isIntegrationError(err) ? err : toIntegrationError(err, 'cache background prune failed'),
           );
         } catch {
           // A throwing error hook must not become an unhandled rejection.
@@ -472,16 +415,7 @@ export async function createPostgresCache(opts: PostgresCacheOptions): Promise<P
       }
     } catch (err) {
       if (isIntegrationError(err) && err.kind === 'configuration') throw err;
-      const reason = isIntegrationError(err)
-        ? err.message.replace(/^\[postgresql\] /, '')
-        : describeError(err, []);
-      const code = isIntegrationError(err) ? err.code : ErrorCode.PostgresError;
-      throw IntegrationError.provider(
-        code,
-        PROVIDER,
-        `[${PROVIDER}] creating cache table ${t.display} failed: ${reason}`,
-        isIntegrationError(err) && err.cause !== undefined ? err.cause : err,
-      );
+      throw toIntegrationError(err, `creating cache table ${t.display} failed`);
     }
   }
   return new PostgresCache(opts.sql, t, settings, opts.onError);

@@ -1,5 +1,14 @@
-import { ErrorCode, IntegrationError, redactSecrets, urlSecrets } from '@fraiseql/core';
+import {
+  describeError,
+  ErrorCode,
+  IntegrationError,
+  networkErrorCode,
+  redactSecrets,
+  urlSecrets,
+  withTimeout,
+} from '@fraiseql/core';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { isReplyError, PROVIDER, toIntegrationError } from './errors';
 
 /** The default server when neither `url`, `cluster` nodes nor `client` is given. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -155,4 +164,59 @@ export function createOwnedClient(
     lazyConnect: true,
   });
   return { client, secrets, target: redactSecrets(url, secrets) };
+}
+
+/** Waits (at most `ms`) until ioredis has written every auto-pipelined command to the socket. */
+export async function drainAutoPipeline(client: Redis | Cluster, ms: number): Promise<void> {
+  const queued = () => (client as { autoPipelineQueueSize?: number }).autoPipelineQueueSize ?? 0;
+  const deadline = Date.now() + ms;
+  while (queued() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+}
+
+/** Connects (if needed) and PINGs within `timeoutMs`; on failure an owned client is shut down. */
+export async function verify(
+  close: () => Promise<void>,
+  client: Redis | Cluster,
+  timeoutMs: number,
+  target: string,
+  secrets: string[] = [],
+): Promise<void> {
+  const seen: unknown[] = [];
+  const record = (err: unknown) => {
+    if (seen.length < 20) seen.push(err);
+  };
+  client.on('error', record);
+  // A cluster reports why its seeds failed only per node.
+  if (client.isCluster) client.on('node error', record);
+  try {
+    const connectAndPing = async () => {
+      if (client.status === 'end') throw new Error('Connection is closed.');
+      if (client.status === 'wait') await client.connect();
+      await client.ping();
+    };
+    // The handshake may stall after the socket connected (AUTH, a loading replica): bound it all.
+    await withTimeout(connectAndPing(), timeoutMs + 1000, () => {
+      const err = new Error(`no answer within ${timeoutMs + 1000} ms`) as Error & { code: string };
+      err.code = 'ETIMEDOUT';
+      return err;
+    });
+  } catch (err) {
+    // A cluster reports "all nodes failed" last; the socket error before it says why.
+    const cause = seen.find((e) => networkErrorCode(e) !== undefined) ?? seen.at(-1) ?? err;
+    await close().catch(() => {});
+    const context = `could not connect to ${target}`;
+    // A refusal by the server itself (WRONGPASS, LOADING, …) keeps its reply-based code.
+    if (isReplyError(cause))
+      throw toIntegrationError(cause, context, { secrets, lastConnectionError: () => undefined });
+    const code = networkErrorCode(cause) ?? networkErrorCode(err) ?? ErrorCode.CacheConnectionFailed;
+    throw IntegrationError.provider(
+      code,
+      PROVIDER,
+      `[redis] ${context}: ${describeError(cause, secrets)}`,
+      cause,
+    );
+  } finally {
+    client.off('error', record);
+    if (client.isCluster) client.off('node error', record);
+  }
 }

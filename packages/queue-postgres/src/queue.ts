@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   assertConcurrency,
-  assertEnqueueOptions,
   assertQueueName,
   DEFAULT_MAX_JOB_BYTES,
   type EnqueueOptions,
@@ -16,19 +15,25 @@ import {
   type QueueProvider,
   type ResolvedQueueOptions,
   resolveQueueOptions,
-  toJson,
   type Worker,
   type WorkerOptions,
   wrapError,
 } from '@fraiseql/core';
+import { assertIdentifier, migrate, type SqlClient, type SqlExecutor } from '@fraiseql/postgres';
 import {
-  assertIdentifier,
-  isUniqueViolation,
-  migrate,
-  type SqlClient,
-  type SqlExecutor,
-} from '@fraiseql/postgres';
-import { isUuid, JOB_COLUMNS, type JobRow, rowToInfo } from './rows';
+  countJobs,
+  deleteJobRow,
+  listingQuery,
+  listJobRows,
+  readJob,
+  readPaused,
+  retryFailedJob,
+  sweepAndPrune,
+  writePaused,
+} from './admin';
+import { insertJobs } from './enqueue';
+import { PROVIDER, type QueueInternals } from './internals';
+import { isUuid } from './rows';
 import { type QueueTables, queueMigrations, queueTables } from './schema';
 import { PostgresWorker } from './worker';
 
@@ -64,7 +69,6 @@ export interface PostgresEnqueueOptions extends EnqueueOptions {
   client?: SqlExecutor;
 }
 
-const PROVIDER = 'postgresql';
 const CAPABILITIES: QueueCapabilities = {
   priority: true,
   delay: true,
@@ -73,19 +77,6 @@ const CAPABILITIES: QueueCapabilities = {
   retryById: true,
   pause: true,
 };
-
-export interface QueueInternals {
-  sql: SqlClient;
-  t: QueueTables;
-  workerId: string;
-  visibilityTimeoutMs: number;
-  pollIntervalMs: number;
-  completedRetentionMs: number;
-  options(queue: string): ResolvedQueueOptions;
-  subscribe(queue: string, wake: () => void): () => void;
-  ensureMaintenance(): void;
-  error(err: unknown, context: string): IntegrationError;
-}
 
 /**
  * Our PostgreSQL job queue. One table holds every queue's jobs; workers take due jobs with
@@ -247,199 +238,57 @@ export class PostgresQueue implements QueueProvider {
   ): Promise<string[]> {
     assertQueueName(queue);
     this.#open();
-    if (items.length === 0) return [];
-    const defaults = this.#options(queue);
-    const ids: (string | null)[] = new Array(items.length).fill(null);
-    const firstOfKey = new Map<string, number>();
-    const sameAs: number[] = [];
-    // Rows go to Postgres as two JSON array parameters built as text, so each payload is
-    // serialised once: the options ($1, read with json_to_recordset) and the payloads ($4, read
-    // with json_array_elements, which keeps them verbatim — json_to_recordset would choke on \u0000).
-    const records: string[] = [];
-    const datas: string[] = [];
-    items.forEach((item, i) => {
-      if (!item || typeof item !== 'object')
-        throw IntegrationError.invalidInput(
-          ErrorCode.InvalidJobData,
-          `item ${i} must be { data, opts? }`,
-          'items',
-        );
-      const o = item.opts ?? {};
-      assertEnqueueOptions(o);
-      const data = toJson(item.data, ErrorCode.InvalidJobData, 'Job data', this.#maxJobBytes);
-      const dedup = o.dedupKey ?? null;
-      if (dedup !== null) {
-        const first = firstOfKey.get(dedup);
-        if (first !== undefined) {
-          sameAs[i] = first; // a second item with a key of this batch: the first one's job
-          return;
-        }
-        firstOfKey.set(dedup, i);
-      }
-      datas[i] = data;
-      records[i] =
-        `"ord":${i},"id":"${randomUUID()}","priority":${o.priority ?? 0},"delay":${o.delayMs ?? 0},` +
-        `"max_retries":${o.maxRetries ?? defaults.maxRetries},"timeout_ms":${o.timeoutMs === undefined ? 'null' : Math.ceil(o.timeoutMs)},` +
-        `"dedup_key":${dedup === null ? 'null' : JSON.stringify(dedup)}}`;
-    });
-    const exec = client ?? this.#sql;
-    const sql = `
-WITH input AS (
-  SELECT x.*, d.data FROM json_to_recordset($1::json)
-    AS x(pos int, ord int, id uuid, priority int, delay double precision, max_retries int, timeout_ms int, dedup_key text)
-  JOIN json_array_elements($4::json) WITH ORDINALITY AS d(data, n) ON d.n = x.pos + 1
-), ins AS (
-  INSERT INTO ${this.#t.jobs} (id, queue, data, priority, run_at, max_retries, timeout_ms, dedup_key)
-  SELECT id, $2, data, priority, now() + delay * interval '1 millisecond', max_retries, timeout_ms, dedup_key
-  FROM input ORDER BY ord
-  ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL AND state IN ('pending', 'running') DO NOTHING
-  RETURNING id
-), wake AS (
-  SELECT pg_notify($3, $2) AS n WHERE EXISTS (SELECT 1 FROM ins)
-)
-SELECT input.ord, COALESCE(ins.id, existing.id) AS id
-FROM input
-LEFT JOIN ins ON ins.id = input.id
-LEFT JOIN LATERAL (
-  SELECT j.id FROM ${this.#t.jobs} j
-  WHERE ins.id IS NULL AND j.queue = $2 AND j.dedup_key = input.dedup_key AND j.state IN ('pending', 'running')
-  LIMIT 1
-) existing ON true
-LEFT JOIN wake ON true`;
-    let todo = records.map((_, i) => i).filter((i) => records[i] !== undefined);
-    for (let attempt = 0; todo.length > 0; attempt++) {
-      if (attempt > 5) {
-        throw new IntegrationError(
-          ErrorCode.DuplicateJob,
-          `[queue-postgres] enqueue into "${queue}": dedup keys kept changing hands; try again`,
-          {
-            provider: PROVIDER,
-          },
-        );
-      }
-      const meta = `[${todo.map((i, pos) => `{"pos":${pos},${records[i]}`).join(',')}]`;
-      const payloads = `[${todo.map((i) => datas[i]).join(',')}]`;
-      let rows: { ord: number; id: string | null }[];
-      try {
-        rows = (
-          await exec.query<{ ord: number; id: string | null }>(
-            sql,
-            [meta, queue, this.#t.channel, payloads],
-            {
-              prepare: true,
-            },
-          )
-        ).rows;
-      } catch (err) {
-        throw this.#error(err, `enqueue into "${queue}" failed`);
-      }
-      for (const r of rows) ids[r.ord] = r.id;
-      // A null id: the job holding its dedup key was committed after this statement's snapshot,
-      // or finished in between. Only those rows are tried again (the others are in).
-      todo = todo.filter((i) => ids[i] === null);
-    }
-    sameAs.forEach((first, i) => {
-      ids[i] = ids[first]!;
-    });
-    return ids as string[];
+    return insertJobs(
+      {
+        t: this.#t,
+        exec: client ?? this.#sql,
+        defaults: () => this.#options(queue),
+        maxJobBytes: this.#maxJobBytes,
+        error: (err, context) => this.#error(err, context),
+      },
+      queue,
+      items,
+    );
   }
 
   async queueLength(queue: string): Promise<number> {
     assertQueueName(queue);
-    return this.#run(`counting pending jobs of "${queue}" failed`, async () => {
-      const r = await this.#sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${this.#t.jobs} WHERE queue = $1 AND state = 'pending'`,
-        [queue],
-      );
-      return r.rows[0]?.n ?? 0;
-    });
+    return this.#run(`counting pending jobs of "${queue}" failed`, () =>
+      countJobs(this.#sql, this.#t, queue, 'pending'),
+    );
   }
 
   async failedCount(queue: string): Promise<number> {
     assertQueueName(queue);
-    return this.#run(`counting failed jobs of "${queue}" failed`, async () => {
-      const r = await this.#sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${this.#t.jobs} WHERE queue = $1 AND state = 'failed'`,
-        [queue],
-      );
-      return r.rows[0]?.n ?? 0;
-    });
+    return this.#run(`counting failed jobs of "${queue}" failed`, () =>
+      countJobs(this.#sql, this.#t, queue, 'failed'),
+    );
   }
 
   async getJob(queue: string, id: string): Promise<JobInfo | null> {
     assertQueueName(queue);
     if (!isUuid(id)) return null;
-    return this.#run(`reading job ${id} failed`, async () => {
-      const r = await this.#sql.query<JobRow>(
-        `SELECT ${JOB_COLUMNS} FROM ${this.#t.jobs} WHERE id = $1 AND queue = $2`,
-        [id, queue],
-      );
-      return r.rows[0] ? rowToInfo(r.rows[0]) : null;
-    });
+    return this.#run(`reading job ${id} failed`, () => readJob(this.#sql, this.#t, queue, id));
   }
 
   async listJobs(queue: string, q: ListJobsQuery): Promise<JobInfo[]> {
     assertQueueName(queue);
-    const states = ['pending', 'running', 'completed', 'failed'];
-    if (!q || !states.includes(q.state)) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidJobOptions,
-        `state must be one of ${states.join(', ')}`,
-        'state',
-      );
-    }
-    const limit = q.limit ?? 100;
-    const offset = q.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 0 || limit > 10_000 || !Number.isInteger(offset) || offset < 0) {
-      throw IntegrationError.invalidInput(
-        ErrorCode.InvalidJobOptions,
-        'limit must be 0-10000 and offset ≥ 0 (integers)',
-        'limit',
-      );
-    }
-    // Pending in delivery order; the others newest first (what an operator looks at).
-    const order = q.state === 'pending' ? 'priority DESC, seq' : 'seq DESC';
-    return this.#run(`listing ${q.state} jobs of "${queue}" failed`, async () => {
-      const r = await this.#sql.query<JobRow>(
-        `SELECT ${JOB_COLUMNS} FROM ${this.#t.jobs} WHERE queue = $1 AND state = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`,
-        [queue, q.state, limit, offset],
-      );
-      return r.rows.map(rowToInfo);
-    });
+    const page = listingQuery(q);
+    return this.#run(`listing ${page.state} jobs of "${queue}" failed`, () =>
+      listJobRows(this.#sql, this.#t, queue, page),
+    );
   }
 
   async retryJob(queue: string, id: string): Promise<boolean> {
     assertQueueName(queue);
     if (!isUuid(id)) return false;
-    return this.#run(`retrying job ${id} failed`, async () => {
-      try {
-        const r = await this.#sql.query(
-          `WITH upd AS (
-             UPDATE ${this.#t.jobs} SET state = 'pending', attempts = 0, run_at = now(), failed_at = NULL, locked_by = NULL, locked_until = NULL
-             WHERE id = $1 AND queue = $2 AND state = 'failed' RETURNING id
-           ) SELECT id, pg_notify($3, $2) FROM upd`,
-          [id, queue, this.#t.channel],
-        );
-        return r.rowCount > 0;
-      } catch (err) {
-        // Its dedup key is taken by a newer pending/running job.
-        if (isUniqueViolation(err))
-          throw IntegrationError.duplicateJob(`job ${id} (its dedup key is held by another pending job)`);
-        throw err;
-      }
-    });
+    return this.#run(`retrying job ${id} failed`, () => retryFailedJob(this.#sql, this.#t, queue, id));
   }
 
   async deleteJob(queue: string, id: string): Promise<boolean> {
     assertQueueName(queue);
     if (!isUuid(id)) return false;
-    return this.#run(`deleting job ${id} failed`, async () => {
-      const r = await this.#sql.query(`DELETE FROM ${this.#t.jobs} WHERE id = $1 AND queue = $2`, [
-        id,
-        queue,
-      ]);
-      return r.rowCount > 0;
-    });
+    return this.#run(`deleting job ${id} failed`, () => deleteJobRow(this.#sql, this.#t, queue, id));
   }
 
   async pause(queue: string): Promise<void> {
@@ -452,26 +301,16 @@ LEFT JOIN wake ON true`;
 
   async #setPaused(queue: string, paused: boolean): Promise<void> {
     assertQueueName(queue);
-    await this.#run(`${paused ? 'pausing' : 'resuming'} "${queue}" failed`, async () => {
-      await this.#sql.query(
-        `WITH up AS (
-           INSERT INTO ${this.#t.queueState} (queue, paused, updated_at) VALUES ($1, $2, now())
-           ON CONFLICT (queue) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now() RETURNING queue
-         ) SELECT pg_notify($3, $1) FROM up`,
-        [queue, paused, this.#t.channel],
-      );
-    });
+    await this.#run(`${paused ? 'pausing' : 'resuming'} "${queue}" failed`, () =>
+      writePaused(this.#sql, this.#t, queue, paused),
+    );
   }
 
   async isPaused(queue: string): Promise<boolean> {
     assertQueueName(queue);
-    return this.#run(`reading the pause state of "${queue}" failed`, async () => {
-      const r = await this.#sql.query<{ paused: boolean }>(
-        `SELECT paused FROM ${this.#t.queueState} WHERE queue = $1`,
-        [queue],
-      );
-      return r.rows[0]?.paused === true;
-    });
+    return this.#run(`reading the pause state of "${queue}" failed`, () =>
+      readPaused(this.#sql, this.#t, queue),
+    );
   }
 
   process<T>(queue: string, handler: JobHandler<T>, opts: WorkerOptions = {}): Worker {
@@ -507,45 +346,22 @@ LEFT JOIN wake ON true`;
    * One maintenance pass: jobs whose lease expired (their worker died) go back to pending — or to
    * failed when that was their last attempt — and finished jobs past retention are deleted, in
    * bounded batches. Runs on a timer while workers are active; exposed for tests and the CLI.
+   * This provider's workers of a job's queue emit `stalled` for each job made pending again.
    */
   async maintain(): Promise<{ recovered: number; pruned: number }> {
     if (this.#maintaining || this.#closed) return { recovered: 0, pruned: 0 };
     this.#maintaining = true;
     try {
-      const swept = await this.#sql.query<{ queue: string; state: string }>(
-        `WITH expired AS (
-           SELECT id FROM ${this.#t.jobs} WHERE state = 'running' AND locked_until < now()
-           ORDER BY locked_until LIMIT $1 FOR UPDATE SKIP LOCKED
-         ), upd AS (
-           UPDATE ${this.#t.jobs} j SET
-             state = CASE WHEN j.attempts > j.max_retries THEN 'failed' ELSE 'pending' END,
-             failed_at = CASE WHEN j.attempts > j.max_retries THEN now() END,
-             last_error = 'lease expired after attempt ' || j.attempts || ': the worker stopped renewing it (crashed or stalled)',
-             run_at = now(), locked_by = NULL, locked_until = NULL
-           FROM expired WHERE j.id = expired.id
-           RETURNING j.queue, j.state
-         )
-         SELECT queue, state, pg_notify($2, queue) FROM upd`,
-        [this.#pruneBatch, this.#t.channel],
-      );
-      let pruned = 0;
-      const completedMs = this.#internals.completedRetentionMs;
-      for (const [state, column, ms] of [
-        ['completed', 'completed_at', completedMs],
-        ['failed', 'failed_at', this.#failedRetentionMs],
-      ] as const) {
-        const r = await this.#sql.query(
-          `DELETE FROM ${this.#t.jobs} WHERE id IN (
-             SELECT id FROM ${this.#t.jobs} WHERE state = '${state}' AND ${column} < now() - $1 * interval '1 millisecond'
-             LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-          [ms, this.#pruneBatch],
-        );
-        pruned += r.rowCount;
+      const { swept, pruned } = await sweepAndPrune(this.#sql, this.#t, {
+        batch: this.#pruneBatch,
+        completedRetentionMs: this.#internals.completedRetentionMs,
+        failedRetentionMs: this.#failedRetentionMs,
+      });
+      for (const job of swept) {
+        if (job.state !== 'pending') continue;
+        for (const w of this.#workers) if (w.queue === job.queue) w.reportStalled(job.id);
       }
-      await this.#sql.query(`DELETE FROM ${this.#t.rateLimits} WHERE window_start < $1`, [
-        Date.now() - 86_400_000,
-      ]);
-      return { recovered: swept.rowCount, pruned };
+      return { recovered: swept.length, pruned };
     } catch (err) {
       throw this.#error(err, 'queue maintenance failed');
     } finally {

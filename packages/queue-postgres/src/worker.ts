@@ -3,7 +3,6 @@ import {
   describeError,
   ErrorCode,
   IntegrationError,
-  interpretJobResult,
   type Job,
   type JobHandler,
   type JobResult,
@@ -11,28 +10,14 @@ import {
   type Worker,
   type WorkerEvent,
 } from '@fraiseql/core';
-import type { QueueInternals } from './queue';
-
-interface TakenRow {
-  id: string;
-  seq: number | string;
-  data: unknown;
-  attempts: number;
-  max_retries: number;
-  timeout_ms: number | null;
-  created_at: Date;
-  priority: number;
-}
+import { Batcher } from './batcher';
+import { PROVIDER, type QueueInternals } from './internals';
+import { type Outcome, type TakenRow, toInfo, toOutcome } from './outcome';
 
 interface Running {
   controller: AbortController;
   done: Promise<void>;
 }
-
-type Outcome =
-  | { kind: 'complete' }
-  | { kind: 'retry'; reason: string; delayMs?: number }
-  | { kind: 'fail'; reason: string };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
@@ -77,6 +62,16 @@ export class PostgresWorker extends EventEmitter implements Worker {
     // An 'error' event without a listener would crash the process; infrastructure errors are
     // retried by the loop anyway, so they are only reported to listeners that asked.
     this.on('error', () => {});
+  }
+
+  /** The queue this worker takes jobs from. */
+  get queue(): string {
+    return this.#queue;
+  }
+
+  /** Called by the provider's lease sweep: a job of this queue was taken back from a dead holder. */
+  reportStalled(jobId: string): void {
+    this.emit('stalled', jobId);
   }
 
   override on(event: WorkerEvent, fn: (...args: any[]) => void): this {
@@ -165,7 +160,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
        UPDATE ${t.jobs} j SET state = 'running', attempts = j.attempts + 1, locked_by = $3,
          locked_until = now() + $4 * interval '1 millisecond', started_at = now()
        FROM next WHERE j.id = next.id
-       RETURNING j.id, j.seq, j.data, j.attempts, j.max_retries, j.timeout_ms, j.created_at, j.priority`,
+       RETURNING j.id, j.seq, j.data, j.attempts, j.max_retries, j.timeout_ms, j.created_at, j.run_at, j.priority`,
       [this.#queue, n, this.#q.workerId, this.#q.visibilityTimeoutMs],
       { prepare: true },
     );
@@ -261,7 +256,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
           const err = new IntegrationError(
             ErrorCode.JobTimeout,
             `job ${job.id} timed out after ${timeoutMs} ms`,
-            { provider: 'postgresql' },
+            { provider: PROVIDER },
           );
           controller.abort(err);
           reject(err);
@@ -288,7 +283,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
     // take then overlaps this write instead of waiting for it (the write is batched anyway).
     this.#running.delete(job.id);
     this.#wake();
-    const write = this.#finish(job, outcome).catch((err) => {
+    const write = this.#finish(job, row, outcome).catch((err) => {
       // The lease runs out and the sweeper makes the job pending again: at-least-once holds.
       this.emit('error', this.#q.error(err, `recording the result of job ${job.id} failed`));
     });
@@ -297,10 +292,11 @@ export class PostgresWorker extends EventEmitter implements Worker {
     this.#finishing.delete(write);
   }
 
-  async #finish(job: Job<unknown>, outcome: Outcome): Promise<void> {
+  async #finish(job: Job<unknown>, row: TakenRow, outcome: Outcome): Promise<void> {
     const { t, sql, workerId } = this.#q;
     if (outcome.kind === 'complete') {
-      if (await this.#completions.add(job.id)) this.emit('completed', job);
+      if (await this.#completions.add(job.id))
+        this.emit('completed', toInfo(job, row, 'completed', { completedAt: new Date() }), outcome.result);
       return;
     }
     const lastRun = job.attempts > job.maxRetries;
@@ -310,7 +306,10 @@ export class PostgresWorker extends EventEmitter implements Worker {
          WHERE id = $1 AND locked_by = $2 AND state = 'running'`,
         [job.id, workerId, outcome.reason],
       );
-      if (r.rowCount > 0) this.emit('failed', job, new Error(outcome.reason));
+      if (r.rowCount > 0) {
+        const info = toInfo(job, row, 'failed', { failedAt: new Date(), lastError: outcome.reason });
+        this.emit('failed', info, new Error(outcome.reason));
+      }
       return;
     }
     const delayMs =
@@ -322,7 +321,9 @@ export class PostgresWorker extends EventEmitter implements Worker {
       [job.id, workerId, outcome.reason, delayMs],
     );
     if (r.rowCount > 0) {
-      this.emit('retrying', job, new Error(outcome.reason), delayMs);
+      const runAt = new Date(Date.now() + delayMs);
+      const info = toInfo(job, row, 'pending', { runAt, lastError: outcome.reason });
+      this.emit('retrying', info, new Error(outcome.reason), delayMs);
       this.#wake(); // the retry may be due before the current sleep ends
     }
   }
@@ -407,54 +408,5 @@ export class PostgresWorker extends EventEmitter implements Worker {
       this.#onClosed();
     })();
     return this.#closed;
-  }
-}
-
-function toOutcome(result: JobResult | void): Outcome {
-  const o = interpretJobResult(result);
-  switch (o.kind) {
-    case 'retry':
-      return o.delayMs === undefined
-        ? { kind: 'retry', reason: o.reason }
-        : { kind: 'retry', reason: o.reason, delayMs: o.delayMs };
-    case 'failed':
-      return { kind: 'fail', reason: o.reason };
-    case 'error':
-      // An unknown status is a failed attempt, exactly like a throw.
-      return { kind: 'retry', reason: o.error.message };
-    default:
-      return { kind: 'complete' };
-  }
-}
-
-/**
- * Collects items while one flush is in flight and writes them all in the next one: no timer, no
- * added latency when idle, and one round trip for everything that finished meanwhile.
- */
-class Batcher<T, R> {
-  #pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  #flushing = false;
-
-  constructor(private readonly write: (items: T[]) => Promise<R[]>) {}
-
-  add(item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#pending.push({ item, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, 1000);
-      try {
-        const results = await this.write(batch.map((b) => b.item));
-        for (const [i, b] of batch.entries()) b.resolve(results[i]!);
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
-    }
-    this.#flushing = false;
   }
 }

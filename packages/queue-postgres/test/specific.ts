@@ -1,3 +1,4 @@
+import type { JobInfo } from '@fraiseql/core';
 import type { SqlClient } from '@fraiseql/postgres';
 import type { QueueSuiteContext } from '@fraiseql/testkit';
 import { expect, it } from 'vitest';
@@ -108,5 +109,67 @@ export function postgresSpecificTests(ctx: QueueSuiteContext, env: () => Env): v
     for (const s of starts)
       perWindow.set(Math.floor(s / 1000), (perWindow.get(Math.floor(s / 1000)) ?? 0) + 1);
     expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(3);
+  });
+
+  it("emits 'stalled' with the job id when the lease sweep takes back a dead worker's job, which then runs", async () => {
+    const q = (await ctx.setup({ visibilityTimeoutMs: 200 })) as PostgresQueue;
+    const { sql, schema } = env();
+    const name = ctx.queueName('stalled');
+    const id = await q.enqueue(name, { n: 1 });
+    // Claimed by a worker that died holding it: running, attempt counted, its lease in the past.
+    await sql.query(
+      `UPDATE "${schema}"."jobs" SET state = 'running', attempts = attempts + 1, locked_by = 'dead', locked_until = now() - interval '1 second' WHERE id = $1`,
+      [id],
+    );
+    const stalled: string[] = [];
+    const ran: string[] = [];
+    const completed: JobInfo[] = [];
+    const worker = ctx.track(
+      q.process(name, async (job) => {
+        ran.push(job.id);
+      }),
+    );
+    worker.on('stalled', (jobId) => stalled.push(jobId));
+    worker.on('completed', (job) => completed.push(job));
+    await ctx.waitFor(() => completed.length > 0, "the stalled job's run");
+    expect(stalled).toEqual([id]);
+    expect(ran).toEqual([id]);
+    expect(completed[0]).toMatchObject({ id, queue: name, state: 'completed', attempts: 2, data: { n: 1 } });
+    expect(completed[0]!.completedAt).toBeInstanceOf(Date);
+    expect(completed[0]!.runAt).toBeInstanceOf(Date);
+    expect(completed[0]).not.toHaveProperty('signal');
+  });
+
+  it("passes the contract's JobInfo to 'failed' and 'retrying', like the other backends", async () => {
+    const q = await ctx.setup({ queueDefaults: { retryDelayMs: 10 } });
+    const name = ctx.queueName('shape');
+    const id = await q.enqueue(name, { n: 1 }, { maxRetries: 1 });
+    const retrying: [JobInfo, Error, number][] = [];
+    const failed: [JobInfo, Error][] = [];
+    const worker = ctx.track(
+      q.process(name, async () => {
+        throw new Error('boom');
+      }),
+    );
+    worker.on('retrying', (job, err, delayMs) => retrying.push([job, err, delayMs]));
+    worker.on('failed', (job, err) => failed.push([job, err]));
+    await ctx.waitFor(() => failed.length > 0, 'the job to fail for good');
+    expect(retrying).toHaveLength(1);
+    const [retried, retryErr, delayMs] = retrying[0]!;
+    expect(retried).toMatchObject({
+      id,
+      state: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/boom/),
+    });
+    expect(retried).not.toHaveProperty('signal');
+    expect(retried.runAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(retryErr.message).toMatch(/boom/);
+    expect(delayMs).toBeGreaterThanOrEqual(0);
+    const [info, err] = failed[0]!;
+    expect(info).toMatchObject({ id, queue: name, state: 'failed', attempts: 2, data: { n: 1 } });
+    expect(info.failedAt).toBeInstanceOf(Date);
+    expect(info).not.toHaveProperty('signal');
+    expect(err.message).toMatch(/boom/);
   });
 }
