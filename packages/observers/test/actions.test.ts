@@ -6,7 +6,7 @@ import { createPostgresSearch } from '@fraiseql/search-postgres';
 import { checkService, uniqueName } from '@fraiseql/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ObserverDefinition } from '../src/types';
-import { type Db, event, openDb, pg, type Receiver, runtimeOn, startReceiver } from './helpers';
+import { type Db, event, metricValue, openDb, pg, type Receiver, runtimeOn, startReceiver } from './helpers';
 
 const redis = await checkService('redis');
 
@@ -302,5 +302,45 @@ describe.skipIf(!pg.available || !redis.available)('observer actions against rea
     expect(await runtime.dlq.delete(all[2]!.id)).toBe(false);
     expect(await runtime.dlq.list()).toEqual([]);
     await expect(runtime.dlq.list({ limit: 0 })).rejects.toSatisfy(isIntegrationError);
+  });
+
+  it('dedup and the action cache on Redis; a store that fails lets the event run (fail open)', async () => {
+    const prefix = `${uniqueName('dd')}:`;
+    const store = await createRedisCache({ url: redis.url, prefix });
+    const runs: string[] = [];
+    const runtime = await runtimeOn(db, {
+      group: uniqueName('g'),
+      observers: [{ name: 'o', entity: 'Order', actions: [{ type: 'rec' }] }],
+      dedup: { store, windowMs: 60_000 },
+      actionCache: { store, ttlMs: 60_000 },
+    });
+    runtime.registerAction('rec', async (e) => {
+      runs.push(e.id);
+    });
+    expect(await runtime.processEvent(event({ id: '1' }))).toMatchObject({
+      duplicateSkipped: false,
+      actionsRun: 1,
+      cacheMisses: 1,
+    });
+    expect(await runtime.processEvent(event({ id: '2' }))).toMatchObject({
+      duplicateSkipped: true,
+      actionsRun: 0,
+    });
+    // A redelivered event (same id) with other content: dedup misses, the action cache answers.
+    expect(await runtime.processEvent(event({ id: '1', data: { status: 'changed' } }))).toMatchObject({
+      cacheHits: 1,
+      actionsRun: 0,
+    });
+    expect(runs).toEqual(['1']);
+    await store.deletePattern('*');
+    await store.close();
+    // The store is closed: every call fails, and the event still runs.
+    expect(await runtime.processEvent(event({ id: '3', entityId: 'other' }))).toMatchObject({
+      duplicateSkipped: false,
+      actionsRun: 1,
+    });
+    expect(runs).toEqual(['1', '3']);
+    expect(await metricValue(runtime.registry, 'observer_dedup_errors_total')).toBeGreaterThan(0);
+    expect(await metricValue(runtime.registry, 'observer_dedup_skips_total')).toBe(1);
   });
 });
