@@ -16,7 +16,8 @@ export {
   type MigrationStep,
   migrate,
 } from './migrate.ts';
-export { DEFAULT_POOL_OPTIONS, fromPgClient } from './pg-client.ts';
+export { DEFAULT_POOL_OPTIONS } from './pg-client.ts';
+export { fromPgClient } from './pg-executor.ts';
 export type {
   CommonSqlClientOptions,
   CreateSqlClientOptions,
