@@ -70,6 +70,8 @@ class Runtime extends EventEmitter implements ObserverRuntime {
   private unlisten: Unlisten[] = [];
   private tickBusy = false;
   private migrated: Promise<void> | null = null;
+  /** A previous leadership's loop still finishing its batch: no takeover until it is done. */
+  private looping = false;
 
   constructor(private readonly o: ObserverRuntimeOptions) {
     super();
@@ -261,40 +263,44 @@ class Runtime extends EventEmitter implements ObserverRuntime {
     });
   }
 
-  /** Heartbeat, lease renewal or takeover, housekeeping. */
+  /** Lease renewal or takeover, then the heartbeat (with the role just decided), housekeeping. */
   private async tick(): Promise<void> {
     if (!this.running || this.tickBusy) return;
     this.tickBusy = true;
     try {
+      if (this.role !== 'worker') {
+        if (this.leading) {
+          if (!(await this.store.renew(this.listenerId, this.epoch))) this.lose();
+        } else if (!this.looping) {
+          const got = await this.store.acquire(this.listenerId, this.failoverThresholdMs);
+          if (got && this.running) {
+            this.epoch = got.epoch;
+            this.leading = true;
+            this.metrics.leader.set({ listener: this.listenerId }, 1);
+            if (got.previous !== null && got.previous !== this.listenerId) {
+              this.metrics.failovers.inc();
+              this.emit('failover', {
+                group: this.group,
+                from: got.previous,
+                to: this.listenerId,
+                epoch: got.epoch,
+              });
+            }
+            this.looping = true;
+            this.loop = this.run()
+              .catch((err) => this.o.logger?.error({ err }, '[observers] listener loop failed'))
+              .finally(() => {
+                this.looping = false;
+              });
+          }
+        }
+      }
       await this.store.heartbeat({
         listenerId: this.listenerId,
         role: this.role === 'worker' ? 'worker' : this.leading ? 'leader' : 'standby',
         hostname: hostname(),
         pid: process.pid,
       });
-      if (this.role === 'worker') return;
-      if (this.leading) {
-        if (!(await this.store.renew(this.listenerId, this.epoch))) this.lose();
-      } else {
-        const got = await this.store.acquire(this.listenerId, this.failoverThresholdMs);
-        if (got && this.running) {
-          this.epoch = got.epoch;
-          this.leading = true;
-          this.metrics.leader.set({ listener: this.listenerId }, 1);
-          if (got.previous !== null && got.previous !== this.listenerId) {
-            this.metrics.failovers.inc();
-            this.emit('failover', {
-              group: this.group,
-              from: got.previous,
-              to: this.listenerId,
-              epoch: got.epoch,
-            });
-          }
-          this.loop = this.run().catch((err) =>
-            this.o.logger?.error({ err }, '[observers] listener loop failed'),
-          );
-        }
-      }
       if (this.leading) await this.refreshGauges();
       if (Math.random() < 0.01) await this.store.prune(this.retentionDays);
     } catch (err) {
@@ -307,11 +313,16 @@ class Runtime extends EventEmitter implements ObserverRuntime {
   /** Lag, DLQ size and the depth of the queues enqueue actions feed (the leader reports them). */
   private async refreshGauges(): Promise<void> {
     const { eventId } = await this.store.leader();
-    if (eventId !== null) this.metrics.eventsBehind.set({ group: this.group }, await this.reader.behind(eventId));
+    if (eventId !== null)
+      this.metrics.eventsBehind.set({ group: this.group }, await this.reader.behind(eventId));
     this.metrics.dlqSize.set(await this.store.dlqSize());
     const queue = this.o.providers?.queue;
     if (!queue) return;
-    const queues = new Set(this.observers.flatMap((o) => o.actions.filter((a) => a.type === 'enqueue').map((a) => String((a as { queue?: unknown }).queue))));
+    const queues = new Set(
+      this.observers.flatMap((o) =>
+        o.actions.filter((a) => a.type === 'enqueue').map((a) => String((a as { queue?: unknown }).queue)),
+      ),
+    );
     for (const name of queues) this.metrics.jobQueueDepth.set({ queue: name }, await queue.queueLength(name));
   }
 
@@ -455,7 +466,12 @@ class Runtime extends EventEmitter implements ObserverRuntime {
   async debugEvent(eventId: string): Promise<EventDebug> {
     await this.tables();
     const event = typeof eventId === 'string' ? await this.reader.byId(eventId) : null;
-    if (!event) throw observersError(ErrorCode.JobNotFound, `event ${JSON.stringify(String(eventId)).slice(0, 40)} not found in the change log`, 'id');
+    if (!event)
+      throw observersError(
+        ErrorCode.JobNotFound,
+        `event ${JSON.stringify(String(eventId)).slice(0, 40)} not found in the change log`,
+        'id',
+      );
     return {
       event,
       matchedObservers: this.stack.observer.matching(event).map((o) => o.name),
@@ -466,11 +482,23 @@ class Runtime extends EventEmitter implements ObserverRuntime {
   async recentEvents(opts: { entity?: string; kind?: string; limit?: number } = {}): Promise<EntityEvent[]> {
     const limit = opts.limit ?? 20;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
-      throw observersError(ErrorCode.InvalidConfiguration, `limit must be an integer from 1 to 1000, got ${limit}`, 'limit');
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `limit must be an integer from 1 to 1000, got ${limit}`,
+        'limit',
+      );
     const kind = opts.kind === undefined ? undefined : parseKind(opts.kind);
     if (opts.kind !== undefined && !kind)
-      throw observersError(ErrorCode.InvalidConfiguration, `kind must be INSERT, UPDATE, DELETE (or created, updated, deleted), got ${JSON.stringify(opts.kind)}`, 'kind');
-    return this.reader.recent({ ...(opts.entity ? { entity: opts.entity } : {}), ...(kind ? { kind } : {}), limit });
+      throw observersError(
+        ErrorCode.InvalidConfiguration,
+        `kind must be INSERT, UPDATE, DELETE (or created, updated, deleted), got ${JSON.stringify(opts.kind)}`,
+        'kind',
+      );
+    return this.reader.recent({
+      ...(opts.entity ? { entity: opts.entity } : {}),
+      ...(kind ? { kind } : {}),
+      limit,
+    });
   }
 
   readonly dlq: ObserverDlq = {

@@ -1,40 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { checkService, uniqueName } from '@fraiseql/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureChangeLog } from '../src/index';
 import { pg, until } from './helpers';
+import { crashSchema, deliveryCounts, produce, spawnListener } from './processes';
 
 const redis = await checkService('redis');
-const LISTENER = fileURLToPath(new URL('./fixtures/listener.mjs', import.meta.url));
 const EVENTS = 2000;
-
-function spawnListener(env: Record<string, string>): {
-  proc: ChildProcess;
-  ready: Promise<void>;
-  exited: Promise<void>;
-} {
-  const proc = spawn(process.execPath, [LISTENER], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout?.on('data', (d) => {
-      if (String(d).includes('ready')) resolve();
-    });
-    proc.once('exit', (code, signal) =>
-      reject(new Error(`listener exited before ready (${code ?? signal}): ${stderr}`)),
-    );
-  });
-  ready.catch(() => undefined);
-  return { proc, ready, exited };
-}
 
 describe.skipIf(!pg.available || !redis.available)('kill -9 of listener processes', () => {
   let sql: SqlClient;
@@ -51,25 +22,12 @@ describe.skipIf(!pg.available || !redis.available)('kill -9 of listener processe
   async function crashRun(withCache: boolean): Promise<{ lost: number; reruns: number; kills: number }> {
     const schema = uniqueName('crash');
     schemas.push(schema);
-    await ensureChangeLog(sql, { table: `${schema}.tb_entity_change_log` });
-    await sql.exec(
-      `CREATE TABLE "${schema}".deliveries (id bigserial PRIMARY KEY, event_id bigint NOT NULL, phase text NOT NULL)`,
-    );
+    await crashSchema(sql, schema);
     const env = { DB_URL: pg.url, SCHEMA: schema, ...(withCache ? { REDIS_URL: redis.url } : {}) };
     let producing = true;
-    const producer = (async () => {
-      for (let i = 0; i < EVENTS; i += 20) {
-        const rows = Array.from(
-          { length: 20 },
-          (_, j) => `('Crash', '${i + j}', 'INSERT', '{"n": ${i + j}}')`,
-        ).join(',');
-        await sql.exec(
-          `INSERT INTO "${schema}".tb_entity_change_log (object_type, object_id, modification_type, object_data) VALUES ${rows}`,
-        );
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    const producer = produce(sql, schema, EVENTS, 20).then(() => {
       producing = false;
-    })();
+    });
     let kills = 0;
     while (producing || kills < 8) {
       const child = spawnListener(env);
@@ -97,14 +55,7 @@ describe.skipIf(!pg.available || !redis.available)('kill -9 of listener processe
     );
     last.proc.kill('SIGTERM');
     await last.exited;
-    const d = `"${schema}".deliveries`;
-    const { rows } = await sql.query<{ lost: number; reruns: number }>(
-      `SELECT (SELECT count(*)::int FROM "${schema}".tb_entity_change_log l
-                WHERE NOT EXISTS (SELECT 1 FROM ${d} x WHERE x.event_id = l.id AND x.phase = 'done')) AS lost,
-              (SELECT count(*)::int FROM ${d} s
-                WHERE s.phase = 'start' AND EXISTS (SELECT 1 FROM ${d} x WHERE x.event_id = s.event_id AND x.phase = 'done' AND x.id < s.id)) AS reruns`,
-    );
-    return { lost: rows[0]!.lost, reruns: rows[0]!.reruns, kills };
+    return { ...(await deliveryCounts(sql, schema)), kills };
   }
 
   it(`loses no event over ${EVENTS} events and repeated SIGKILLs; the action cache absorbs redeliveries`, async () => {

@@ -281,4 +281,31 @@ describe.each(databases)('observer runtime on %s', (name) => {
     expect(runs).toHaveLength(20);
     expect(new Set(runs).size).toBe(20);
   });
+
+  it('a clean stop hands leadership over at once (NOTIFY), well before the health-check interval', async () => {
+    const make = (id: string) =>
+      runtimeOn(db, {
+        group: 'handover',
+        listenerId: id,
+        failover: { healthCheckIntervalMs: 5000, failoverThresholdMs: 60_000 },
+        observers: [{ name: 'o', entity: 'Hand', actions: [{ type: 'noop' }] }],
+      }).then((r) => {
+        r.registerAction('noop', async () => undefined);
+        return r;
+      });
+    const a = await make('a');
+    const b = await make('b');
+    await a.start();
+    await b.start();
+    expect((await a.status()).role).toBe('leader');
+    expect((await b.status()).role).toBe('standby');
+    const t0 = Date.now();
+    await a.stop();
+    await until(async () => (await b.status()).role === 'leader', 4000, 'b to lead');
+    expect(Date.now() - t0).toBeLessThan(4000);
+    const s = await b.status();
+    expect(s).toMatchObject({ leader: 'b', epoch: 2 });
+    expect(s.listeners.map((l) => l.listenerId)).toEqual(['b']);
+    await b.stop();
+  });
 });
