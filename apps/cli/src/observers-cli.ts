@@ -26,7 +26,8 @@ async function withRuntime<T>(opts: Common, fn: (runtime: ObserverRuntime) => Pr
     importer: cliImporter(),
   });
   try {
-    const runtime = await observerRuntimeOf(config, integrations);
+    // Status, debug and the DLQ read the database: no transport needed (nor started).
+    const runtime = await observerRuntimeOf(config, integrations, { withTransport: false });
     return await fn(runtime!);
   } finally {
     await integrations.close().catch(() => {});
@@ -72,14 +73,15 @@ function registerCommands(program: Command, io: Io, run: (p: Promise<number>) =>
               ...(opts.detailed ? { breakers: s.breakers } : {}),
             });
           else {
+            // The seed's scripts grep these labels (`fraiseql-observers status | grep Leader`).
             print(io, 'table', {
-              group: s.group,
-              leader: s.leader ?? '(none)',
-              epoch: s.epoch,
-              checkpoint: s.checkpoint,
-              events_behind: s.eventsBehind,
-              healthy_listeners: s.healthyListeners,
-              dlq_size: s.dlqSize,
+              Group: s.group,
+              Leader: s.leader ?? '(none)',
+              Epoch: s.epoch,
+              Checkpoint: s.checkpoint,
+              'Events behind': s.eventsBehind,
+              'Healthy listeners': s.healthyListeners,
+              'DLQ size': s.dlqSize,
             });
             if (opts.detailed || opts.listener) {
               io.out('');

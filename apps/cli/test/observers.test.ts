@@ -113,7 +113,10 @@ actions = [ { type = "webhook", url_env = "HOOK_URL", secret_env = "HOOK_SECRET"
         dlq_size: 1,
         checkpoint: eventId,
       });
-      expect((await obs(['status', '--detailed'])).stdout).toMatch(/LISTENERID[\s\S]*leader/);
+      const table = (await obs(['status', '--detailed'])).stdout;
+      expect(table).toMatch(/^Leader\s+\S+:\d+$/m);
+      expect(table).toMatch(/^Healthy listeners\s+1$/m);
+      expect(table).toMatch(/LISTENERID[\s\S]*leader/);
 
       const debug = await obsJson(['debug-event', '--event-id', eventId]);
       expect(debug.json).toMatchObject({

@@ -50,7 +50,9 @@ export function registerStatus(program: Command, io: Io, run: (p: Promise<number
               print(io, 'json', { valid: true, ...(opts.detailed ? { config } : {}) });
             else {
               io.out(`${file}: valid`);
-              const sections = (['search', 'cache', 'queues', 'postgres'] as const).filter((s) => config[s]);
+              const sections = (['search', 'cache', 'queues', 'postgres', 'observers'] as const).filter(
+                (s) => config[s],
+              );
               io.out(`sections: ${sections.join(', ') || '(none: the apps use the embedded defaults)'}`);
               if (opts.detailed) io.out(JSON.stringify(config, null, 2));
             }

@@ -4,6 +4,7 @@ import { parseFilterExpression } from '../filter-expression';
 import {
   bool,
   camelizeDeep,
+  envName,
   nonEmpty,
   oneOf,
   positiveInt,
@@ -110,10 +111,16 @@ export const observersSection = table({
   transport: oneOf(['postgres', 'nats'] as const).optional(),
   role: oneOf(['all', 'listener', 'worker'] as const).optional(),
   /** `[observers.nats]`: read by `@fraiseql/observers-nats` (§8.6); kept as a table here. */
-  nats: z
-    .record(z.string(), z.unknown())
-    .transform((o) => camelizeDeep(o) as Record<string, unknown>)
-    .optional(),
+  nats: table({
+    servers_env: envName.optional(),
+    servers: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
+    stream: nonEmpty.optional(),
+    subject_prefix: nonEmpty.optional(),
+    durable: nonEmpty.optional(),
+    ack_wait_ms: positiveInt.optional(),
+    max_deliver: positiveInt.optional(),
+    max_in_flight: positiveInt.optional(),
+  }).optional(),
   observer: z.array(observer).optional(),
 });
 

@@ -207,8 +207,19 @@ export interface ObserversConfig {
   /** Default `"postgres"` (in-process). */
   transport?: 'postgres' | 'nats';
   role?: 'all' | 'listener' | 'worker';
-  /** `[observers.nats]`, for `@fraiseql/observers-nats`. */
-  nats?: Record<string, unknown>;
+  /** `[observers.nats]`: options of `createNatsTransport` (`@fraiseql/observers-nats`). */
+  nats?: {
+    /** Environment variable holding the server URL(s), comma-separated (`nats://127.0.0.1:4222`). */
+    serversEnv?: string;
+    /** Server URL(s) written in the file (no credentials: use `servers_env` for those). */
+    servers?: string | string[];
+    stream?: string;
+    subjectPrefix?: string;
+    durable?: string;
+    ackWaitMs?: number;
+    maxDeliver?: number;
+    maxInFlight?: number;
+  };
   observer?: ObserverConfig[];
 }
 
