@@ -27,6 +27,10 @@ export class Transports {
     this.streams.add(t.stream);
     return t;
   }
+  /** A stream created by a child process, deleted by `cleanup()`. */
+  track(stream: string): void {
+    this.streams.add(stream);
+  }
   async cleanup(servers = NATS_URL): Promise<void> {
     for (const t of this.open.splice(0)) await t.close().catch(() => undefined);
     if (this.streams.size === 0) return;
