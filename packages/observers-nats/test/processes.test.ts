@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ensureChangeLog } from '@fraiseql/observers';
+import { createObserverRuntime, ensureChangeLog } from '@fraiseql/observers';
 import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { checkService, uniqueName } from '@fraiseql/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -194,4 +194,91 @@ describe.skipIf(!pg.available || !natsAvailable)('bridge and worker processes on
       await server.stop();
     }
   }, 110_000);
+
+  it('bridge crash after publish, before the checkpoint: the re-publish is deduplicated, each event delivered once', async () => {
+    const EVENTS = 300;
+    const schema = await setup();
+    const n = names();
+    const t = await ts.make(n);
+    await insert(sql, schema, 0, EVENTS);
+    // The crashed bridge: it read the batch from the change log and published it, then died
+    // before saving its checkpoint (none was ever saved).
+    const reader = await createObserverRuntime({
+      sql,
+      schema,
+      changeLog: `${schema}.tb_entity_change_log`,
+      observers: [],
+    });
+    const batch = await reader.recentEvents({ limit: 1000 });
+    expect(batch).toHaveLength(EVENTS);
+    await t.publish(batch);
+    expect((await t.jsm.streams.info(n.stream)).state.messages).toBe(EVENTS);
+    // The next bridge starts from the same (empty) checkpoint and publishes the same events again.
+    await start(envOf(schema, n), 'listener');
+    const maxId = batch.map((e) => Number(e.id)).reduce((a, b) => Math.max(a, b));
+    await until(
+      async () => {
+        const { rows } = await sql.query<{ id: string }>(
+          `SELECT event_id::text AS id FROM "${schema}".observer_checkpoints WHERE listener_id = 'nats'`,
+        );
+        return rows[0]?.id === String(maxId);
+      },
+      20_000,
+      'the second bridge to checkpoint past every event',
+    );
+    const si = await t.jsm.streams.info(n.stream);
+    expect(si.state.messages).toBe(EVENTS);
+    expect(si.state.last_seq).toBe(EVENTS);
+    await start(envOf(schema, n), 'worker');
+    await until(async () => (await counts(schema)).events === EVENTS, 30_000, 'all events done');
+    await sleep(2500); // past ackWait: a second delivery would have shown up
+    const c = await counts(schema);
+    const ci = await t.jsm.consumers.info(n.stream, n.durable);
+    console.info(
+      `[observers-nats bridge crash] ${EVENTS} events published twice: stream holds ${si.state.messages}, consumer delivered ${ci.delivered.consumer_seq}, ${c.duplicates} duplicates`,
+    );
+    expect(c.done).toBe(EVENTS);
+    expect(c.duplicates).toBe(0);
+    expect(ci.delivered.consumer_seq).toBe(EVENTS);
+    expect(ci.num_pending + ci.num_ack_pending + ci.num_redelivered).toBe(0);
+    expect((await t.jsm.streams.info(n.stream)).state.messages).toBe(0);
+  }, 60_000);
+
+  it('multi-database bridge: two databases, one listener each (db1, db2), one stream, one worker', async () => {
+    const EVENTS = 100;
+    const dbName = uniqueName('test_obs');
+    await sql.exec(`CREATE DATABASE "${dbName}"`);
+    const url2 = new URL(pg.url);
+    url2.pathname = `/${dbName}`;
+    const sql2 = await createSqlClient({ url: url2.toString() });
+    try {
+      const schema1 = await setup();
+      const schema2 = await setup(sql2, uniqueName('nats'));
+      const n = names();
+      ts.track(n.stream);
+      await start(envOf(schema1, n, { SOURCE: 'db1' }), 'listener');
+      await start(envOf(schema2, n, { SOURCE: 'db2', DB_URL: url2.toString() }), 'listener');
+      await start(envOf(schema1, n), 'worker');
+      // Both change logs number their events 1..100: only `source` tells them apart.
+      await Promise.all([insert(sql, schema1, 0, EVENTS), insert(sql2, schema2, 1000, EVENTS)]);
+      await until(
+        async () => (await counts(schema1)).events === 2 * EVENTS,
+        30_000,
+        'the events of both databases',
+      );
+      const { rows } = await sql.query<{ source: string; events: number; min: string; max: string }>(
+        `SELECT source, count(DISTINCT event_id)::int AS events, min(event_id)::text AS min, max(event_id)::text AS max
+           FROM "${schema1}".deliveries WHERE phase = 'done' GROUP BY source ORDER BY source`,
+      );
+      console.info(`[observers-nats multi-db] worker saw ${JSON.stringify(rows)}`);
+      expect(rows).toEqual([
+        { source: 'db1', events: EVENTS, min: '1', max: String(EVENTS) },
+        { source: 'db2', events: EVENTS, min: '1', max: String(EVENTS) },
+      ]);
+    } finally {
+      await children.killAll();
+      await sql2.close();
+      await sql.exec(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    }
+  }, 60_000);
 });
