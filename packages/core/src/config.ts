@@ -86,18 +86,22 @@ export function parseConfig(
 
 const OVERRIDE = /^FRAISEQL_(SEARCH|CACHE|QUEUES|POSTGRES|OBSERVERS)_([A-Z0-9_]+)$/;
 
+const isTable = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+
 /**
- * `FRAISEQL_<SECTION>_<KEY>=value` overrides a top-level key of a section the file has (seed 003:
- * `FRAISEQL_OBSERVERS_MAX_PARALLELISM=8`). Numbers and `true`/`false` are typed; the result is
- * validated like the file, so a bad override is an IN002 naming the key.
+ * `FRAISEQL_<SECTION>_<KEY>=value` overrides a key of a section the file has (seed 003:
+ * `FRAISEQL_OBSERVERS_MAX_PARALLELISM=8`), or of one of its sub-tables (`FRAISEQL_OBSERVERS_NATS_STREAM`
+ * → `[observers.nats] stream`). Numbers and `true`/`false` are typed; the result is validated like
+ * the file, so a bad override is an IN002 naming the key.
  */
 function applyEnvOverrides(doc: unknown, env: Record<string, string | undefined>): void {
-  if (!doc || typeof doc !== 'object') return;
+  if (!isTable(doc)) return;
   for (const [name, value] of Object.entries(env)) {
     const m = OVERRIDE.exec(name);
     if (!m || value === undefined) continue;
-    const section = (doc as Record<string, unknown>)[m[1]!.toLowerCase()];
-    if (!section || typeof section !== 'object' || Array.isArray(section)) continue;
+    const section = doc[m[1]!.toLowerCase()];
+    if (!isTable(section)) continue;
     const typed = /^-?\d+(\.\d+)?$/.test(value)
       ? Number(value)
       : value === 'true'
@@ -105,7 +109,10 @@ function applyEnvOverrides(doc: unknown, env: Record<string, string | undefined>
         : value === 'false'
           ? false
           : value;
-    (section as Record<string, unknown>)[m[2]!.toLowerCase()] = typed;
+    const key = m[2]!.toLowerCase();
+    const sub = Object.keys(section).find((k) => key.startsWith(`${k}_`) && isTable(section[k]));
+    if (sub) (section[sub] as Record<string, unknown>)[key.slice(sub.length + 1)] = typed;
+    else section[key] = typed;
   }
 }
 

@@ -77,6 +77,15 @@ describe('[observers] config', () => {
     expect(issues(base + observers, { FRAISEQL_OBSERVERS_MAX_PARALLELISM: '-1' })).toMatch(
       /IN002[\s\S]*observers\.max_parallelism/,
     );
+    const nats = `${base}${observers}\n[observers.nats]\nservers_env = "NATS_URL"\nstream = "A"\n`;
+    const env = {
+      FRAISEQL_OBSERVERS_NATS_STREAM: 'B',
+      FRAISEQL_OBSERVERS_FAILOVER_FAILOVER_THRESHOLD_MS: '1000',
+    };
+    expect(parseConfig(nats, { env }).observers).toMatchObject({
+      nats: { stream: 'B' },
+      failover: { failoverThresholdMs: 1000 },
+    });
   });
 
   it('cross-checks the sections observers need (IN002 listing each)', () => {
