@@ -213,7 +213,10 @@ class Transport implements NatsTransport {
     if (this.closing) throw configError(P, 'subscribe after close');
     this.subscribed = true;
     // The first pull must work (a broken set-up fails start()); later losses are retried forever.
-    const first = await this.open();
+    const first = await this.open().catch((err) => {
+      this.subscribed = false;
+      throw err;
+    });
     this.loop = this.consumeLoop(first, handler);
   }
 

@@ -3,7 +3,7 @@ import type { EntityEvent } from '@fraiseql/observers';
 import { headers } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNatsTransport, decodeToken, encodeToken } from '../src/index';
-import { freePort, names, natsAvailable, sleep, Transports, until } from './helpers';
+import { freePort, names, natsAvailable, ownNatsServer, sleep, Transports, until } from './helpers';
 
 function ev(id: number, over: Partial<EntityEvent> = {}): EntityEvent {
   return {
@@ -179,4 +179,40 @@ describe.skipIf(!natsAvailable)('NATS JetStream transport', () => {
     );
     expect(seen.size).toBeGreaterThanOrEqual(5);
   });
+
+  it('survives a broker restart: publishing and consuming resume on the same transport', async () => {
+    const server = await ownNatsServer();
+    const local = new Transports();
+    try {
+      const t = await local.make({
+        servers: server.url,
+        ...names(),
+        reconnectTimeWaitMs: 200,
+        publishTimeoutMs: 2000,
+      });
+      const got = new Set<string>();
+      await t.subscribe(async (e) => {
+        got.add(e.id);
+      });
+      await t.publish([ev(1)]);
+      await until(() => got.has('1'), 5000, 'the first event');
+      await server.kill();
+      const err = await t.publish([ev(2)]).catch((e) => e);
+      expect(err).toBeInstanceOf(IntegrationError);
+      await server.restart();
+      await until(
+        async () =>
+          await t.publish([ev(3)]).then(
+            () => true,
+            () => false,
+          ),
+        20_000,
+        'publishing again',
+      );
+      await until(() => got.has('3'), 20_000, 'consumption to resume');
+    } finally {
+      await local.cleanup(server.url);
+      await server.stop();
+    }
+  }, 60_000);
 });
