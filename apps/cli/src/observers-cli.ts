@@ -5,12 +5,21 @@ import {
   type ObserverRuntime,
   removeChangeCapture,
 } from '@fraiseql/observers';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { registerMetricsCommand } from './commands/remote';
 import { cliImporter, resolveConfig } from './context';
 import { observerRuntimeOf } from './observers-runtime';
-import { CliError, describeFailure, EXIT, type Format, type Io, print, processIo } from './output';
+import {
+  CliError,
+  EXIT,
+  type Format,
+  type Io,
+  print,
+  printConfigFailure,
+  processIo,
+  runProgram,
+} from './output';
 
 interface Common {
   config?: string;
@@ -291,15 +300,7 @@ function registerCommands(program: Command, io: Io, run: (p: Promise<number>) =>
             }
             return EXIT.ok;
           } catch (err) {
-            const e = err as { code?: string; message: string; issues?: { path: string; message: string }[] };
-            if (opts.format === 'json')
-              print(io, 'json', {
-                valid: false,
-                code: e.code,
-                issues: e.issues ?? [{ path: '', message: e.message }],
-              });
-            else io.err(describeFailure(err));
-            return EXIT.usage;
+            return printConfigFailure(io, opts.format, err);
           }
         })(),
       ),
@@ -354,34 +355,12 @@ function registerCommands(program: Command, io: Io, run: (p: Promise<number>) =>
 }
 
 /** The `fraiseql-observers` CLI (seed 001 §8.10). Resolves to the exit code: 0 ok, 1 failure / no leader, 2 usage. */
-export async function observersMain(argv: string[] = process.argv, io: Io = processIo): Promise<number> {
-  let code: number = EXIT.ok;
-  const run = async (p: Promise<number>) => {
-    try {
-      code = await p;
-    } catch (err) {
-      io.err(describeFailure(err));
-      const e = err as { code?: unknown; kind?: string };
-      code =
-        err instanceof CliError
-          ? err.code
-          : e.kind === 'configuration' || e.kind === 'invalid_input'
-            ? EXIT.usage
-            : EXIT.failure;
-    }
-  };
-  const program = new Command()
-    .name('fraiseql-observers')
-    .description('Operate the observer runtime: status, event debug, DLQ, config, metrics')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  registerCommands(program, io, run);
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    io.err(describeFailure(err));
-    return EXIT.failure;
-  }
-  return code;
+export function observersMain(argv: string[] = process.argv, io: Io = processIo): Promise<number> {
+  return runProgram(
+    'fraiseql-observers',
+    'Operate the observer runtime: status, event debug, DLQ, config, metrics',
+    argv,
+    io,
+    (program, run) => registerCommands(program, io, run),
+  );
 }

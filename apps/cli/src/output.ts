@@ -1,4 +1,5 @@
 import { type IntegrationError, isIntegrationError, redactSecrets } from '@fraiseql/core';
+import { Command, CommanderError } from 'commander';
 
 export type Format = 'table' | 'json';
 
@@ -65,4 +66,58 @@ export function describeFailure(err: unknown): string {
     return redactSecrets(`error ${e.code}: ${e.message}`);
   }
   return redactSecrets(`error: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** Runs one command's promise, recording its exit code (the failure printed, secrets removed). */
+export type Runner = (p: Promise<number>) => Promise<void>;
+
+/**
+ * Builds a commander program, lets `register` add its commands, parses `argv` and resolves to the
+ * exit code: 0 ok, 1 failure, 2 usage or configuration error.
+ */
+export async function runProgram(
+  name: string,
+  description: string,
+  argv: string[],
+  io: Io,
+  register: (program: Command, run: Runner) => void,
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const run: Runner = async (p) => {
+    try {
+      code = await p;
+    } catch (err) {
+      io.err(describeFailure(err));
+      const e = err as { kind?: string };
+      code =
+        err instanceof CliError
+          ? err.code
+          : e.kind === 'configuration' || e.kind === 'invalid_input'
+            ? EXIT.usage
+            : EXIT.failure;
+    }
+  };
+  const program = new Command()
+    .name(name)
+    .description(description)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  register(program, run);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    io.err(describeFailure(err));
+    return EXIT.failure;
+  }
+  return code;
+}
+
+/** A config file that failed to load or validate: every issue, as JSON or on stderr; exit 2. */
+export function printConfigFailure(io: Io, format: Format, err: unknown): number {
+  const e = err as { code?: string; message: string; issues?: { path: string; message: string }[] };
+  if (format === 'json')
+    print(io, 'json', { valid: false, code: e.code, issues: e.issues ?? [{ path: '', message: e.message }] });
+  else io.err(describeFailure(err));
+  return EXIT.usage;
 }

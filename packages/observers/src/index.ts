@@ -1,5 +1,4 @@
-export { eventJson } from './actions/builtin';
-export { signWebhook, webhookBody } from './actions/webhook';
+export { eventJson, signWebhook, webhookBody } from './actions/webhook';
 export {
   type ChangeCaptureOptions,
   DEFAULT_CHANGE_LOG,

@@ -1,7 +1,14 @@
 import { ErrorCode } from '@fraiseql/core';
 import { migrate, qualifiedName, type SqlClient } from '@fraiseql/postgres';
 import { observersError } from './errors';
-import type { ActionDefinition, DlqEntry, EntityEvent, ExecutionRecord, ListenerInfo } from './types';
+import type {
+  ActionDefinition,
+  DlqEntry,
+  DlqInput,
+  EntityEvent,
+  ExecutionRecord,
+  ListenerInfo,
+} from './types';
 
 /** Where the reader stands: a snapshot window (lo, hi] of the change log and the last id done in it. */
 export interface Cursor {
@@ -268,14 +275,7 @@ export class ObserverStore {
     }));
   }
 
-  async addDlq(e: {
-    event: EntityEvent;
-    observer: string;
-    index: number;
-    action: ActionDefinition;
-    error: string;
-    attempts: number;
-  }): Promise<void> {
+  async addDlq(e: DlqInput): Promise<void> {
     await this.sql.query(
       `INSERT INTO ${this.t.dlq} (group_name, event_id, observer, action_index, action, error, attempts, event)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb)`,

@@ -131,6 +131,16 @@ export interface DlqEntry {
   createdAt: Date;
 }
 
+/** A failed action on its way into the DLQ. */
+export interface DlqInput {
+  event: EntityEvent;
+  observer: string;
+  index: number;
+  action: ActionDefinition;
+  error: string;
+  attempts: number;
+}
+
 /** What `debug-event` shows: one action's outcome for one event. */
 export interface ExecutionRecord {
   eventId: string;

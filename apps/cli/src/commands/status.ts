@@ -1,7 +1,7 @@
 import { loadConfig } from '@fraiseql/core';
 import type { Command } from 'commander';
 import { withIntegrations } from '../context';
-import { describeFailure, EXIT, type Format, type Io, print } from '../output';
+import { describeFailure, EXIT, type Format, type Io, print, printConfigFailure } from '../output';
 
 /** `status`: health, breaker state and budget of every configured provider; exit 1 when one is unhealthy. */
 export function registerStatus(program: Command, io: Io, run: (p: Promise<number>) => Promise<void>): void {
@@ -58,15 +58,7 @@ export function registerStatus(program: Command, io: Io, run: (p: Promise<number
             }
             return EXIT.ok;
           } catch (err) {
-            const e = err as { code?: string; message: string; issues?: { path: string; message: string }[] };
-            if (opts.format === 'json')
-              print(io, 'json', {
-                valid: false,
-                code: e.code,
-                issues: e.issues ?? [{ path: '', message: e.message }],
-              });
-            else io.err(e.message);
-            return EXIT.usage;
+            return printConfigFailure(io, opts.format, err);
           }
         })(),
       ),

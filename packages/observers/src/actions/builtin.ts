@@ -13,20 +13,7 @@ import type {
   SearchIndexAction,
   WebhookAction,
 } from '../types';
-import { runWebhook } from './webhook';
-
-/** The event as JSON data (job data, audit record). */
-export function eventJson(event: EntityEvent) {
-  return {
-    id: event.id,
-    source: event.source,
-    entity: event.entity,
-    entity_id: event.entityId,
-    kind: event.kind,
-    data: event.data,
-    created_at: event.createdAt.toISOString(),
-  };
-}
+import { eventJson, runWebhook } from './webhook';
 
 function need<T>(provider: T | undefined, kind: string): T {
   if (!provider)

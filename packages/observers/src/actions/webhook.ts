@@ -4,20 +4,22 @@ import { permanent, safeUrl } from '../errors';
 import { renderTemplate } from '../templates';
 import type { ActionContext, EntityEvent, WebhookAction } from '../types';
 
+/** The event as JSON data (webhook body, job data, audit record). */
+export function eventJson(event: EntityEvent) {
+  return {
+    id: event.id,
+    source: event.source,
+    entity: event.entity,
+    entity_id: event.entityId,
+    kind: event.kind,
+    data: event.data,
+    created_at: event.createdAt.toISOString(),
+  };
+}
+
 /** The JSON body every webhook receives (DESIGN §8.2). */
 export function webhookBody(event: EntityEvent, observer: string): string {
-  return JSON.stringify({
-    event: {
-      id: event.id,
-      source: event.source,
-      entity: event.entity,
-      entity_id: event.entityId,
-      kind: event.kind,
-      data: event.data,
-      created_at: event.createdAt.toISOString(),
-    },
-    observer,
-  });
+  return JSON.stringify({ event: eventJson(event), observer });
 }
 
 /** `sha256=<hex>` of the raw body; receivers recompute it with the shared secret. */

@@ -1,18 +1,11 @@
 import type { AuditOutcome } from '../actions/builtin';
 import { type CompiledObserver, observerMatches } from '../definitions';
 import { isPermanent, toError } from '../errors';
-import type { ActionDefinition, EntityEvent, ExecutionRecord } from '../types';
+import type { ActionDefinition, DlqInput, EntityEvent, ExecutionRecord } from '../types';
 import { type ActionExecutor, type EventExecutor, type EventOutcome, Interrupted } from './types';
 
 export interface DlqSink {
-  add(entry: {
-    event: EntityEvent;
-    observer: string;
-    index: number;
-    action: ActionDefinition;
-    error: string;
-    attempts: number;
-  }): Promise<void>;
+  add(entry: DlqInput): Promise<void>;
 }
 
 export interface ObserverExecutorHooks {
