@@ -1,4 +1,5 @@
 import {
+  configError,
   describeError,
   ErrorCode,
   IntegrationError,
@@ -38,9 +39,7 @@ export function reconnectDelay(attempt: number, capMs: number): number {
   return Math.max(1, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
 }
 
-function configError(message: string): IntegrationError {
-  return IntegrationError.configuration(ErrorCode.InvalidConfiguration, `[redis] ${message}`);
-}
+const invalid = (message: string): IntegrationError => configError('redis', message);
 
 interface ParsedNode {
   host: string;
@@ -53,17 +52,17 @@ interface ParsedNode {
 /** "host:port", "[::1]:7000", "host" or a redis:// / rediss:// URL. */
 export function parseNode(spec: string): ParsedNode {
   if (typeof spec !== 'string' || spec.trim() === '')
-    throw configError(`invalid cluster node ${JSON.stringify(spec)}`);
+    throw invalid(`invalid cluster node ${JSON.stringify(spec)}`);
   const text = spec.trim();
   if (text.includes('://')) {
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      throw configError(`invalid Redis URL ${JSON.stringify(redactSecrets(text))}`);
+      throw invalid(`invalid Redis URL ${JSON.stringify(redactSecrets(text))}`);
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-      throw configError(`unsupported URL scheme ${url.protocol} in ${JSON.stringify(redactSecrets(text))}`);
+      throw invalid(`unsupported URL scheme ${url.protocol} in ${JSON.stringify(redactSecrets(text))}`);
     }
     const node: ParsedNode = {
       host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
@@ -75,11 +74,10 @@ export function parseNode(spec: string): ParsedNode {
     return node;
   }
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
-  if (!m)
-    throw configError(`invalid cluster node ${JSON.stringify(text)}: use "host:port" or a redis:// URL`);
+  if (!m) throw invalid(`invalid cluster node ${JSON.stringify(text)}: use "host:port" or a redis:// URL`);
   const port = m[3] === undefined ? 6379 : Number(m[3]);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw configError(`invalid port in cluster node "${text}"`);
+    throw invalid(`invalid port in cluster node "${text}"`);
   return { host: (m[1] ?? m[2])!, port, tls: false };
 }
 
@@ -87,7 +85,7 @@ function assertNoKeyPrefix(opts: { keyPrefix?: string } | undefined, where: stri
   if (opts?.keyPrefix) {
     // SCAN patterns are not rewritten by ioredis' keyPrefix; one prefix, applied by us, keeps
     // deletePattern exact.
-    throw configError(`${where}.keyPrefix is not supported; use the cache option \`prefix\` instead`);
+    throw invalid(`${where}.keyPrefix is not supported; use the cache option \`prefix\` instead`);
   }
 }
 
@@ -119,7 +117,7 @@ export function createOwnedClient(
   if (opts.cluster) {
     const seeds = opts.cluster === true ? [url] : opts.cluster.nodes;
     if (!Array.isArray(seeds) || seeds.length === 0)
-      throw configError('cluster.nodes must list at least one node');
+      throw invalid('cluster.nodes must list at least one node');
     const parsed = seeds.map(parseNode);
     const auth = parsed.find((n) => n.password !== undefined || n.username !== undefined);
     for (const n of parsed) if (n.password) secrets.push(n.password);
@@ -146,14 +144,14 @@ export function createOwnedClient(
   }
 
   if (!/^rediss?:\/\//i.test(url)) {
-    throw configError(
+    throw invalid(
       `invalid Redis URL ${JSON.stringify(redactSecrets(url, secrets))}: use redis:// or rediss://`,
     );
   }
   try {
     new URL(url);
   } catch {
-    throw configError(`invalid Redis URL ${JSON.stringify(redactSecrets(url, secrets))}`);
+    throw invalid(`invalid Redis URL ${JSON.stringify(redactSecrets(url, secrets))}`);
   }
   const client = new Redis(url, {
     ...base,

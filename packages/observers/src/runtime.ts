@@ -1,28 +1,23 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import {
-  assertOptionsObject,
-  ErrorCode,
-  numberOption,
-  positiveIntOption,
-  positiveOption,
-  stringOption,
-} from '@fraiseql/core';
-import { assertIdentifier, type Unlisten } from '@fraiseql/postgres';
+import { assertOptionsObject, ErrorCode } from '@fraiseql/core';
+import type { Unlisten } from '@fraiseql/postgres';
 import { Registry } from 'prom-client';
 import { builtinActions } from './actions/builtin';
-import { changeLogChannel, DEFAULT_CHANGE_LOG, ensureChangeLog } from './change-log';
+import { changeLogChannel, ensureChangeLog } from './change-log';
 import { BUILTIN_ACTIONS, type CompiledObserver, compileObservers, Problems, parseKind } from './definitions';
-import { observersError, toError } from './errors';
+import { createDlqApi } from './dlq';
+import { observersError } from './errors';
+import { checkEvent } from './event';
 import { Breakers } from './executor/breakers';
 import { composeExecutor, type ExecutorStack } from './executor/compose';
 import { Interrupted } from './executor/types';
 import { type ObserverMetrics, observerMetrics } from './metrics';
+import { resolveRuntimeOptions } from './options';
 import { ChangeLogReader } from './reader';
 import { type Cursor, ObserverStore } from './store';
 import type {
   ActionRunner,
-  DlqEntry,
   EntityEvent,
   EventDebug,
   ExecutionRecord,
@@ -34,7 +29,6 @@ import type {
 } from './types';
 
 const P = 'observers';
-const GROUP = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function leaderChannel(group: string): string {
   return `fraiseql_observers_leader:${group}`.slice(0, 63);
@@ -59,6 +53,7 @@ class Runtime extends EventEmitter implements ObserverRuntime {
   private readonly reader: ChangeLogReader;
   private readonly metrics: ObserverMetrics;
   private readonly teardown = new AbortController();
+  readonly dlq: ObserverDlq;
 
   private running = false;
   private epoch = 0;
@@ -75,68 +70,19 @@ class Runtime extends EventEmitter implements ObserverRuntime {
 
   constructor(private readonly o: ObserverRuntimeOptions) {
     super();
-    this.listenerId = stringOption(o.listenerId, 'listenerId', `${hostname()}:${process.pid}`, P);
-    this.group = stringOption(o.group, 'group', 'default', P, GROUP);
-    this.changeLog = stringOption(o.changeLog, 'changeLog', DEFAULT_CHANGE_LOG, P);
-    this.schema = stringOption(o.schema, 'schema', 'public', P);
-    assertIdentifier(this.schema, 'schema');
-    this.batchSize = positiveIntOption(o.batchSize, 'batchSize', 100, P);
-    this.pollIntervalMs = positiveOption(o.pollIntervalMs, 'pollIntervalMs', 1000, P, 'milliseconds');
-    this.healthCheckIntervalMs = positiveOption(
-      o.failover?.healthCheckIntervalMs,
-      'failover.healthCheckIntervalMs',
-      5000,
-      P,
-      'milliseconds',
-    );
-    this.failoverThresholdMs = positiveOption(
-      o.failover?.failoverThresholdMs,
-      'failover.failoverThresholdMs',
-      60_000,
-      P,
-      'milliseconds',
-    );
-    this.retentionDays = positiveOption(o.retentionDays, 'retentionDays', 7, P);
-    const maxParallelism = positiveIntOption(o.maxParallelism, 'maxParallelism', 100, P);
-    const actionTimeoutMs = positiveOption(o.actionTimeoutMs, 'actionTimeoutMs', 30_000, P, 'milliseconds');
-    const role = o.role ?? 'all';
-    if (!['all', 'listener', 'worker'].includes(role))
-      throw observersError(
-        ErrorCode.InvalidConfiguration,
-        `role must be all, listener or worker, got ${String(role)}`,
-        'role',
-      );
-    if (role !== 'all' && !o.transport)
-      throw observersError(
-        ErrorCode.InvalidConfiguration,
-        `role "${role}" needs a transport (listeners publish to workers)`,
-        'role',
-      );
-    this.role = role;
+    const r = resolveRuntimeOptions(o);
+    this.listenerId = r.listenerId;
+    this.group = r.group;
+    this.changeLog = r.changeLog;
+    this.schema = r.schema;
+    this.batchSize = r.batchSize;
+    this.pollIntervalMs = r.pollIntervalMs;
+    this.healthCheckIntervalMs = r.healthCheckIntervalMs;
+    this.failoverThresholdMs = r.failoverThresholdMs;
+    this.retentionDays = r.retentionDays;
+    this.role = r.role;
+    const { maxParallelism, actionTimeoutMs } = r;
     const b = o.breaker ?? {};
-    numberOption(b.failureRateThreshold, 'breaker.failureRateThreshold', undefined, {
-      provider: P,
-      min: 0.01,
-      max: 1,
-    });
-    positiveIntOption(b.minimumRequests, 'breaker.minimumRequests', undefined, P);
-    positiveOption(b.windowMs, 'breaker.windowMs', undefined, P);
-    positiveOption(b.halfOpenAfterMs, 'breaker.halfOpenAfterMs', undefined, P);
-    for (const [name, opt] of [
-      ['dedup', o.dedup],
-      ['actionCache', o.actionCache],
-    ] as const) {
-      if (opt && typeof opt.store?.exists !== 'function')
-        throw observersError(ErrorCode.InvalidConfiguration, `${name}.store must be a CacheProvider`, name);
-    }
-    if (o.dedup) positiveOption(o.dedup.windowMs, 'dedup.windowMs', undefined, P);
-    if (o.dedup && o.dedup.key !== undefined && o.dedup.key !== 'content' && o.dedup.key !== 'id')
-      throw observersError(
-        ErrorCode.InvalidConfiguration,
-        `dedup.key must be "content" or "id", got ${String(o.dedup.key)}`,
-        'dedup.key',
-      );
-    if (o.actionCache) positiveOption(o.actionCache.ttlMs, 'actionCache.ttlMs', undefined, P);
 
     const providers = o.providers ?? {};
     this.observers = compileObservers(o.observers, {
@@ -154,7 +100,7 @@ class Runtime extends EventEmitter implements ObserverRuntime {
       ...(providers.search ? { search: providers.search.name } : {}),
     });
     this.store = new ObserverStore(o.sql, this.schema, this.group);
-    this.reader = new ChangeLogReader(o.sql, this.changeLog, stringOption(o.source, 'source', 'default', P));
+    this.reader = new ChangeLogReader(o.sql, this.changeLog, r.source);
     this.stack = composeExecutor({
       observers: () => this.observers,
       runners: this.runners,
@@ -172,6 +118,12 @@ class Runtime extends EventEmitter implements ObserverRuntime {
       ...(o.actionCache ? { actionCache: o.actionCache } : {}),
       metrics: this.metrics,
       ...(o.logger ? { logger: o.logger } : {}),
+    });
+    this.dlq = createDlqApi({
+      store: this.store,
+      actions: () => this.stack.actions,
+      metrics: this.metrics,
+      ready: () => this.tables(),
     });
   }
 
@@ -500,106 +452,6 @@ class Runtime extends EventEmitter implements ObserverRuntime {
       limit,
     });
   }
-
-  readonly dlq: ObserverDlq = {
-    list: async (opts) => {
-      await this.tables();
-      return this.store.listDlq(opts);
-    },
-    get: async (id) => {
-      await this.tables();
-      const entry = await this.store.getDlq(id);
-      if (!entry)
-        throw observersError(ErrorCode.JobNotFound, `DLQ entry ${JSON.stringify(id)} not found`, 'id');
-      return entry;
-    },
-    retry: async (id) => this.retryEntry(await this.dlq.get(id)),
-    retryAll: async (opts = {}) => {
-      await this.tables();
-      const entries: DlqEntry[] = [];
-      for (let offset = 0; ; offset += 1000) {
-        const page = await this.store.listDlq({
-          limit: 1000,
-          offset,
-          ...(opts.observer ? { observer: opts.observer } : {}),
-        });
-        entries.push(...page);
-        if (page.length < 1000) break;
-      }
-      if (opts.dryRun) return { count: entries.length, ids: entries.map((e) => e.id) };
-      const ids: string[] = [];
-      for (const entry of entries) if ((await this.retryEntry(entry)).actionsFailed === 0) ids.push(entry.id);
-      return { count: ids.length, ids };
-    },
-    delete: async (id) => {
-      await this.tables();
-      const deleted = await this.store.deleteDlq(id);
-      if (deleted) this.metrics.dlqSize.dec();
-      return deleted;
-    },
-  };
-
-  /** One attempt of the entry's action (not the observer's whole retry policy); removed on success. */
-  private async retryEntry(entry: DlqEntry): Promise<ExecutionSummary> {
-    const started = performance.now();
-    const index = entry.actionIndex;
-    let failed = 0;
-    let cached = false;
-    try {
-      const r = await this.stack.actions.execute({
-        event: entry.event,
-        action: entry.action,
-        observer: entry.observer,
-        index,
-      });
-      cached = r.cached;
-      this.metrics.actionsExecuted.inc({ action: entry.action.type });
-      await this.dlq.delete(entry.id);
-    } catch (err) {
-      failed = 1;
-      this.metrics.actionsFailed.inc({ action: entry.action.type });
-      await this.store.bumpDlq(entry.id, toError(err).message, 1);
-    }
-    return {
-      eventId: entry.eventId,
-      observers: [entry.observer],
-      actionsRun: cached ? 0 : 1,
-      actionsFailed: failed,
-      duplicateSkipped: false,
-      cacheHits: cached ? 1 : 0,
-      cacheMisses: cached ? 0 : 1,
-      durationMs: performance.now() - started,
-    };
-  }
-}
-
-/** Events handed to processEvent come from callers: check them like any input. */
-function checkEvent(event: EntityEvent): EntityEvent {
-  const problems: string[] = [];
-  if (!event || typeof event !== 'object')
-    throw observersError(ErrorCode.InvalidConfiguration, 'processEvent: event must be an object', 'event');
-  if (typeof event.id !== 'string' || !/^[0-9]{1,19}$/.test(event.id))
-    problems.push('id must be a decimal string');
-  if (typeof event.entity !== 'string' || event.entity === '')
-    problems.push('entity must be a non-empty string');
-  if (typeof event.entityId !== 'string') problems.push('entityId must be a string');
-  const kind = parseKind(event.kind);
-  if (!kind) problems.push('kind must be INSERT, UPDATE or DELETE');
-  const createdAt =
-    event.createdAt instanceof Date ? event.createdAt : new Date(event.createdAt as unknown as string);
-  if (Number.isNaN(createdAt.getTime())) problems.push('createdAt must be a date');
-  if (problems.length > 0)
-    throw observersError(
-      ErrorCode.InvalidConfiguration,
-      `processEvent: invalid event: ${problems.join('; ')}`,
-      'event',
-    );
-  return {
-    ...event,
-    source: typeof event.source === 'string' ? event.source : 'default',
-    kind: kind as EntityEvent['kind'],
-    createdAt,
-  };
 }
 
 /**

@@ -8,7 +8,6 @@ import type {
   AuditAction,
   CacheInvalidateAction,
   EnqueueAction,
-  EntityEvent,
   SearchDeleteAction,
   SearchIndexAction,
   WebhookAction,
