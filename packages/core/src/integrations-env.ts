@@ -53,6 +53,19 @@ function badEnvValue(key: string, variable: string, why: string): ConfigError {
   return new ConfigError(ErrorCode.InvalidConfiguration, message, [{ path: key, message }]);
 }
 
+/** `[postgres] url_env` must hold a PostgreSQL URL (seed 002 refuses MySQL and SQLite URLs). */
+export function postgresUrl(raw: string, variable: string): string {
+  if (!/^postgres(ql)?:\/\//i.test(raw)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1];
+    throw badEnvValue(
+      'postgres.url_env',
+      variable,
+      `is not a PostgreSQL URL (${scheme ? `scheme ${scheme}:` : 'no scheme'}; expected postgres:// or postgresql://)`,
+    );
+  }
+  return raw;
+}
+
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Meilisearch takes a URL; `localhost:7700` is taken to mean `http://localhost:7700`. */

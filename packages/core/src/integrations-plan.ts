@@ -40,6 +40,7 @@ export const QUEUES: Record<QueuesConfig['backend'], Backend> = {
 };
 
 export const POSTGRES: Backend = { package: '@fraiseql/postgres', factory: 'createSqlClient' };
+export const QUERY_CACHE: Backend = { package: '@fraiseql/query-cache', factory: 'createQueryCache' };
 
 export const LABEL: Record<Section, string> = {
   search: 'Search provider',
@@ -92,7 +93,8 @@ export function usesSharedSql(config: IntegrationsConfig): boolean {
     config.search?.provider === 'postgresql' ||
     config.cache?.backend === 'postgresql' ||
     config.queues?.backend === 'postgresql' ||
-    config.observers !== undefined
+    config.observers !== undefined ||
+    (config.queryCache !== undefined && config.queryCache.enabled !== false)
   );
 }
 

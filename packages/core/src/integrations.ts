@@ -7,8 +7,16 @@ import type { Provider } from './contracts/provider';
 import type { QueueProvider } from './contracts/queue';
 import type { SearchProvider } from './contracts/search';
 import { ErrorCode, isIntegrationError, wrapError } from './errors';
-import { envNeeds, resolveEnv } from './integrations-env';
-import { checkBackends, LABEL, POSTGRES, plan, type Section, usesSharedSql } from './integrations-plan';
+import { envNeeds, postgresUrl, resolveEnv } from './integrations-env';
+import {
+  checkBackends,
+  LABEL,
+  POSTGRES,
+  plan,
+  QUERY_CACHE,
+  type Section,
+  usesSharedSql,
+} from './integrations-plan';
 import {
   type Closeable,
   closeQuietly,
@@ -49,6 +57,11 @@ export interface Integrations {
    * observer runtime reads its change log through it (on embedded PGlite, the only handle there is).
    */
   sql?: unknown;
+  /**
+   * With `[query_cache]`: a drop-in SqlClient (`@fraiseql/query-cache`'s QueryCache) over the shared
+   * client whose reads are cached in `[cache]` and invalidated per table by writes.
+   */
+  queryCache?: unknown;
   /** Closes the providers, then the shared SqlClient. Idempotent. */
   close(): Promise<void>;
 }
@@ -98,7 +111,8 @@ export async function createIntegrations(
   const providers: { search?: SearchProvider; cache?: CacheProvider; queue?: QueueProvider } = {};
   try {
     if (createSqlClient) {
-      const url = values.get('postgres.url_env');
+      const raw = values.get('postgres.url_env');
+      const url = raw === undefined ? undefined : postgresUrl(raw, config.postgres!.urlEnv!);
       const target = url ? { url } : { embeddedDir: config.postgres?.embeddedDir ?? DEFAULT_EMBEDDED_DIR };
       try {
         sql = (await createSqlClient(target)) as Closeable;
@@ -149,13 +163,45 @@ export async function createIntegrations(
 
   const service = new IntegrationService({ ...providers, slo });
 
+  let queryCache: (Closeable & { installInvalidation?(tables: string[]): Promise<void> }) | undefined;
+  const qc = config.queryCache;
+  if (qc && qc.enabled !== false) {
+    try {
+      const create = await loadFactory(importer, QUERY_CACHE, 'The query cache', 'query_cache');
+      queryCache = (await create({
+        sql,
+        cache: providers.cache,
+        ...(qc.defaultTtlMs !== undefined ? { defaultTtlMs: qc.defaultTtlMs } : {}),
+        ...(qc.mode ? { mode: qc.mode } : {}),
+        ...(qc.invalidation ? { invalidation: qc.invalidation } : {}),
+        ...(qc.prefix !== undefined ? { prefix: qc.prefix } : {}),
+        ...(opts.registry ? { registry: opts.registry } : {}),
+      })) as typeof queryCache;
+      if (qc.invalidation === 'database' && qc.tables?.length)
+        await (queryCache as { installInvalidation(tables: string[]): Promise<void> }).installInvalidation(
+          qc.tables,
+        );
+    } catch (err) {
+      await closeQuietly([queryCache, service, sql]);
+      throw isIntegrationError(err)
+        ? err
+        : wrapError(
+            err,
+            ErrorCode.ProviderUnavailable,
+            'query_cache',
+            'the query cache failed to start',
+            secrets,
+          );
+    }
+  }
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       let first: unknown;
       // The service closes the providers it holds; the shared client goes last because the
       // Postgres providers still use it while they shut down.
-      for (const item of [service, sql]) {
+      for (const item of [service, queryCache, sql]) {
         try {
           await item?.close();
         } catch (err) {
@@ -169,5 +215,5 @@ export async function createIntegrations(
     return closing;
   };
 
-  return { ...providers, service, close, ...(sql ? { sql } : {}) };
+  return { ...providers, service, close, ...(sql ? { sql } : {}), ...(queryCache ? { queryCache } : {}) };
 }

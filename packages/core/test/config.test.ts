@@ -210,7 +210,10 @@ describe('parseConfig', () => {
       expect.objectContaining({ path: 'cache.url_env', message: expect.stringContaining('unknown key') }),
       { path: 'queues.backend', message: 'required: one of "redis", "postgresql", "rabbitmq"' },
       { path: 'postgres.embeded_dir', message: 'unknown key (did you mean "embedded_dir"?)' },
-      { path: 'server', message: 'unknown key (expected one of: search, cache, queues, postgres, observers)' },
+      {
+        path: 'server',
+        message: 'unknown key (expected one of: search, cache, queues, postgres, observers, query_cache)',
+      },
     ]);
   });
 

@@ -8,6 +8,9 @@ export interface FakeProvider {
   name: string;
   options: Record<string, unknown>;
   closed: number;
+  /** Tables a query cache was asked to install invalidation triggers on. */
+  installed?: string[];
+  installInvalidation(tables: string[]): Promise<void>;
   healthCheck(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -33,6 +36,9 @@ export function fakePackages(opts: { fail?: Record<string, unknown>; missing?: s
       name,
       options,
       closed: 0,
+      installInvalidation: async (tables) => {
+        p.installed = tables;
+      },
       healthCheck: async () => true,
       close: async () => {
         p.closed++;
@@ -58,6 +64,7 @@ export function fakePackages(opts: { fail?: Record<string, unknown>; missing?: s
     '@fraiseql/queue-postgres': { createPostgresQueue: factory('createPostgresQueue', 'queue-postgresql') },
     '@fraiseql/queue-redis': { createRedisQueue: factory('createRedisQueue', 'queue-redis') },
     '@fraiseql/queue-rabbitmq': { createRabbitQueue: factory('createRabbitQueue', 'rabbitmq') },
+    '@fraiseql/query-cache': { createQueryCache: factory('createQueryCache', 'query-cache') },
   };
   h.importer = async (spec) => {
     h.loaded.push(spec);

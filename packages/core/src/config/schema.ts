@@ -168,6 +168,18 @@ export const configSchema = table({
   queues: queuesSection.optional(),
   postgres: postgresSection.optional(),
   observers: observersSection.optional(),
+  query_cache: table(
+    {
+      enabled: bool.optional(),
+      ttl_seconds: positiveInt.optional(),
+      mode: oneOf(['all', 'explicit'] as const).optional(),
+      invalidation: oneOf(['writes', 'database'] as const).optional(),
+      tables: z.array(tableName).optional(),
+      prefix: str.optional(),
+    },
+    ({ ttlSeconds, ...rest }) =>
+      ttlSeconds === undefined ? rest : { ...rest, defaultTtlMs: (ttlSeconds as number) * 1000 },
+  ).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -264,6 +276,24 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[]
   return out;
 }
 
+/** `[query_cache]` stores its entries in the `[cache]` backend. */
+function queryCacheCrossChecks(config: IntegrationsConfig): ConfigIssue[] {
+  const q = config.queryCache;
+  if (!q || q.enabled === false) return [];
+  const issues: ConfigIssue[] = [];
+  if (!config.cache)
+    issues.push({
+      path: 'query_cache',
+      message: 'the query cache stores its entries in the [cache] backend, and there is no [cache] section',
+    });
+  if (q.tables?.length && q.invalidation !== 'database')
+    issues.push({
+      path: 'query_cache.tables',
+      message: 'tables get invalidation triggers only with invalidation = "database"',
+    });
+  return issues;
+}
+
 export type ParseResult = { ok: true; config: IntegrationsConfig } | { ok: false; issues: ConfigIssue[] };
 
 /** Validates a parsed TOML document (snake_case) into the camelCased config. */
@@ -271,7 +301,7 @@ export function validateDocument(doc: unknown): ParseResult {
   const r = configSchema.safeParse(doc, { reportInput: true });
   if (r.success) {
     const config = r.data as IntegrationsConfig;
-    const cross = observerCrossChecks(config);
+    const cross = [...observerCrossChecks(config), ...queryCacheCrossChecks(config)];
     return cross.length === 0 ? { ok: true, config } : { ok: false, issues: cross };
   }
   return { ok: false, issues: formatIssues(r.error.issues) };

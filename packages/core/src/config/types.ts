@@ -223,6 +223,22 @@ export interface ObserversConfig {
   observer?: ObserverConfig[];
 }
 
+/** `[query_cache]` (DESIGN §9): SQL reads through `integrations.queryCache`, cached in `[cache]`. */
+export interface QueryCacheConfig {
+  /** Default true when the section is present. */
+  enabled?: boolean;
+  /** TOML `ttl_seconds`. Default: the query cache's (3_600_000). */
+  defaultTtlMs?: number;
+  /** `'all'` caches every cacheable read; `'explicit'` only `{ cache: true }`. Default `'all'`. */
+  mode?: 'all' | 'explicit';
+  /** `'database'` also sees writes of other processes (triggers + NOTIFY on `tables`). Default `'writes'`. */
+  invalidation?: 'writes' | 'database';
+  /** Tables that get invalidation triggers in `'database'` mode (`table` or `schema.table`). */
+  tables?: string[];
+  /** Key prefix. Default `'fraiseql:qc:'`. */
+  prefix?: string;
+}
+
 /** The validated, camelCased form of `fraiseql.toml`. Absent sections are not built. */
 export interface IntegrationsConfig {
   search?: SearchConfig;
@@ -230,4 +246,5 @@ export interface IntegrationsConfig {
   queues?: QueuesConfig;
   postgres?: PostgresConfig;
   observers?: ObserversConfig;
+  queryCache?: QueryCacheConfig;
 }
