@@ -222,4 +222,35 @@ actions = [ { type = "webhook", url_env = "HOOK_URL", secret_env = "HOOK_SECRET"
     });
     expect(bad).toBe(2);
   });
+
+  it('serve runs [observers] on the embedded PGlite when no [postgres] url is set', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fraiseql-obs-embedded-'));
+    try {
+      writeFileSync(
+        join(dir, 'fraiseql.toml'),
+        `[cache]\nbackend = "memory"\n[observers]\npoll_interval_ms = 100\n[[observers.observer]]\nname = "o"\nentity = "Order"\nactions = [ { type = "cache.invalidate", keys = ["order:{entity_id}"] } ]\n`,
+      );
+      const port = await freePort();
+      const s = await startServe(['--port', String(port), '--no-worker'], {
+        cwd: dir,
+        env: { FRAISEQL_API_TOKEN: undefined },
+      });
+      try {
+        await waitFor(() => s.output().includes('observers running: 1 observer(s)'), 30_000);
+        const status = (await (await fetch(`${s.url}/observers`)).json()) as {
+          role: string;
+          leader: string;
+          listeners: unknown[];
+        };
+        expect(status.role).toBe('leader');
+        expect(status.listeners).toHaveLength(1);
+      } finally {
+        expect(await s.stop()).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
