@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { createMemoryCache } from '@fraiseql/cache-memory';
-import { createSqlClient } from '@fraiseql/postgres';
 import { checkService, uniqueName } from '@fraiseql/testkit';
 import pgLib from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
