@@ -313,7 +313,11 @@ export async function createQueryCache(opts: QueryCacheOptions): Promise<QueryCa
     qopts?: CachedQueryOptions,
   ): Promise<QueryResult<R>> {
     const storageOpts: QueryOptions | undefined = qopts?.prepare ? { prepare: true } : undefined;
-    if (typeof text !== 'string') return sql.query<R>(text, params, storageOpts);
+    if (typeof text !== 'string' || !Array.isArray(params)) {
+      // Let the storage reject what it cannot run; never analyzed, never cached.
+      bypass('params');
+      return sql.query<R>(text, params, storageOpts);
+    }
     const a = analysisOf(text);
     if (!a.cacheable) {
       bypass(a.reason ?? 'utility');
