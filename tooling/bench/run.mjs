@@ -39,6 +39,7 @@ const SUITES = [
   'queue-rabbitmq',
   'search-postgres',
   'observers',
+  'observers-nats',
   'server',
 ];
 const only = typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined;
