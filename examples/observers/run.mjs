@@ -21,7 +21,9 @@ const receiver = createServer((req, res) => {
     const valid = given.length === expected.length && timingSafeEqual(given, expected);
     const { event, observer } = JSON.parse(body);
     received.push(event.entity_id);
-    console.log(`webhook ${observer}: ${event.kind} ${event.entity} ${event.entity_id} total=${event.data.total} signature ${valid ? 'ok' : 'BAD'}`);
+    console.log(
+      `webhook ${observer}: ${event.kind} ${event.entity} ${event.entity_id} total=${event.data.total} signature ${valid ? 'ok' : 'BAD'}`,
+    );
     res.writeHead(valid ? 200 : 401).end();
   });
 });
@@ -45,7 +47,13 @@ const runtime = await createObserverRuntime({
       condition: "total >= 1000 and status == 'new'",
       actions: [{ type: 'webhook', url: hookUrl, secret: SECRET }],
     },
-    { name: 'paid', entity: 'Order', events: ['UPDATE'], condition: "status == 'paid'", actions: [{ type: 'log' }] },
+    {
+      name: 'paid',
+      entity: 'Order',
+      events: ['UPDATE'],
+      condition: "status == 'paid'",
+      actions: [{ type: 'log' }],
+    },
   ],
 });
 runtime.registerAction('log', async (event) => console.log(`log: order ${event.entityId} is paid`));
