@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { loadModule, parseSync } from 'libpg-query';
 
 /** Why a statement was not served from the cache (the `reason` label of `_bypassed_total`). */
@@ -26,7 +27,7 @@ export interface Analysis {
   writes: string[];
   /** The statement may change anything (DDL, DO, CALL, unparseable, …): bump the global epoch. */
   writesAll: boolean;
-  /** Canonical form of the statement (its parse tree without positions), for the key. */
+  /** sha256 of the canonical form of the statement (its parse tree without positions), for the key. */
   canonical: string;
 }
 
@@ -265,5 +266,9 @@ export function analyze(text: string, maxSqlLength: number): Analysis {
   if (w.locking) return { ...base, cacheable: false, reason: 'locking' };
   if (w.volatile) return { ...base, cacheable: false, reason: 'volatile' };
   if (w.system) return { ...base, cacheable: false, reason: 'system_catalog' };
-  return { ...base, cacheable: true, canonical: JSON.stringify(stmts[0], stripLocations) };
+  return {
+    ...base,
+    cacheable: true,
+    canonical: createHash('sha256').update(JSON.stringify(stmts[0], stripLocations)).digest('base64url'),
+  };
 }

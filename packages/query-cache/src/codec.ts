@@ -39,8 +39,8 @@ function encodeParam(v: unknown, depth = 0): string {
   return `o${JSON.stringify(v)}`;
 }
 
-/** sha256 over the canonical statement, the typed parameters and the versions it depends on. */
-export function cacheKey(canonical: string, params: readonly unknown[], versions: readonly number[]): string {
+/** sha256 over the canonical statement (a digest already) and the typed parameters. */
+export function cacheKey(canonical: string, params: readonly unknown[]): string {
   const h = createHash('sha256');
   h.update(canonical);
   h.update('\u0000');
@@ -49,8 +49,6 @@ export function cacheKey(canonical: string, params: readonly unknown[], versions
     h.update('\u0000');
     h.update(encodeParam(p));
   }
-  h.update('\u0000');
-  h.update(versions.join(','));
   return h.digest('base64url');
 }
 
@@ -77,14 +75,25 @@ function tag(value: unknown): unknown {
   let dollar = false;
   for (const [k, v] of Object.entries(value)) {
     if (k.startsWith('$')) dollar = true;
-    out[k] = tag(v);
+    // `out.__proto__ = …` would set the prototype, not a key.
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: tag(v), enumerable: true, writable: true, configurable: true });
+    else out[k] = tag(v);
   }
   return dollar ? { $o: out } : out;
 }
 
+// In place: JSON.parse made fresh objects, so only tagged values are replaced (a key named
+// "__proto__" is an own data property of a parsed object, so assigning to it stays own).
 function untag(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(untag);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && typeof v === 'object') value[i] = untag(v);
+    }
+    return value;
+  }
   const o = value as Record<string, unknown>;
   if ('$b' in o) return BigInt(o.$b as string);
   if ('$n' in o) return Number(o.$n);
@@ -94,11 +103,11 @@ function untag(value: unknown): unknown {
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   }
   const src = '$o' in o ? (o.$o as Record<string, unknown>) : o;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(src)) {
-    Object.defineProperty(out, k, { value: untag(v), enumerable: true, writable: true, configurable: true });
+  for (const k in src) {
+    const v = src[k];
+    if (v !== null && typeof v === 'object') src[k] = untag(v);
   }
-  return out;
+  return src;
 }
 
 /** Serializes a query result for the cache. */

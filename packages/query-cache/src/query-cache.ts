@@ -255,7 +255,7 @@ export async function createQueryCache(opts: QueryCacheOptions): Promise<QueryCa
     }
     let key: string;
     try {
-      key = `${prefix}r:${cacheKey(a.canonical, params, [])}`;
+      key = `${prefix}r:${cacheKey(a.canonical, params)}`;
     } catch (err) {
       if (err instanceof UnsupportedParam) {
         bypass('params');
@@ -266,7 +266,7 @@ export async function createQueryCache(opts: QueryCacheOptions): Promise<QueryCa
     let bytes: Uint8Array | null;
     try {
       const versions = await versionsOf(a.reads);
-      key = `${key}:${cacheKey('', [], versions)}`;
+      key = `${key}:${versions.join('.')}`;
       bytes = await cache.get(key);
       if (bytes !== null) {
         const result = decodeResult<R>(bytes);
