@@ -181,6 +181,28 @@ describe.each(['postgres', 'pglite'] as const)('query cache on %s', (name) => {
     expect(b.rows).toEqual(a.rows.map((r) => ({ ...r, x: b.rows[0]?.x })));
   });
 
+  it('a read started after a write resolved never sees pre-write rows (concurrent load)', async () => {
+    const { qc } = await qcOn(db.sql, {
+      cache: await createRedisCache({ url: redis.url, prefix: `${uniqueName('rw')}:` }),
+    });
+    const q = `SELECT total FROM ${db.t('orders')} WHERE id = 2`;
+    let stop = false;
+    // Background readers keep refilling the cache while the writes happen.
+    const noise = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) await qc.query(q);
+      }),
+    );
+    for (let i = 1; i <= 30; i++) {
+      await qc.query(`UPDATE ${db.t('orders')} SET total = $1 WHERE id = 2`, [1000 + i]);
+      const r = await qc.query<{ total: string }>(q);
+      expect(Number(r.rows[0]?.total)).toBe(1000 + i);
+    }
+    stop = true;
+    await noise;
+    await qc.query(`UPDATE ${db.t('orders')} SET total = 20 WHERE id = 2`);
+  });
+
   it("mode 'explicit' caches only { cache: true }", async () => {
     const { qc, storage } = await qcOn(db.sql, { mode: 'explicit' });
     await qc.query(ordersSql(), [1]);
