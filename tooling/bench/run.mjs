@@ -40,6 +40,7 @@ const SUITES = [
   'search-postgres',
   'observers',
   'observers-nats',
+  'query-cache',
   'server',
 ];
 const only = typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined;
