@@ -1,0 +1,589 @@
+import { randomUUID } from 'node:crypto';
+import {
+  sleep as coreSleep,
+  describeError,
+  ErrorCode,
+  IntegrationError,
+  isIntegrationError,
+  isPlainObject,
+  isTransient,
+  matchesFilter,
+  redactSecrets,
+} from '@fraiseql/core';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { type CompiledFlow, compileFlow } from './definitions';
+import { permanent, StepError, transient } from './errors';
+import { decode, encode } from './formats';
+import { applyMapping, depthExceeds, getPath, safeCopy, setPath } from './json';
+import { createPluginManager, silentLogger } from './plugins';
+import type {
+  Connector,
+  DeadLetter,
+  Destination,
+  EnrichStep,
+  ExponentialBackoff,
+  FlowEngineOptions,
+  FlowLogRecord,
+  FlowManager,
+  FlowMessage,
+  FlowState,
+  FlowStatus,
+  FormatStep,
+  LinearBackoff,
+  PluginManager,
+  PluginStep,
+  Step,
+  StepContext,
+  TransformStep,
+} from './types';
+
+/** Wait before retry `n` (1 = the first retry) of a failing step. */
+export function backoffDelay(backoff: ExponentialBackoff | LinearBackoff, n: number): number {
+  if (backoff.type === 'linear') return backoff.initialMs + backoff.stepMs * (n - 1);
+  return Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** (n - 1));
+}
+
+/** Largest payload (JSON characters) copied into a log record. */
+const MAX_LOGGED_PAYLOAD = 16 * 1024;
+
+interface FlowEntry {
+  compiled: CompiledFlow;
+  name: string;
+  state: FlowState;
+  processed: number;
+  failed: number;
+  dlq: number;
+  inFlight: number;
+  lastError?: string;
+  startedAt?: Date;
+  stops: (() => Promise<void>)[];
+  logs: FlowLogRecord[];
+  deadLetters: DeadLetter[];
+}
+
+function notFound(name: string): IntegrationError {
+  return new IntegrationError(
+    ErrorCode.InvalidConfiguration,
+    `[flows] no flow named ${JSON.stringify(name)}`,
+    {
+      kind: 'configuration',
+      field: 'flows',
+    },
+  );
+}
+
+function metric<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+function fillTemplate(template: string, body: unknown): string {
+  return template.replace(/\{([A-Za-z0-9_.-]+)\}/g, (_, path: string) => {
+    const v = getPath(body, path);
+    if (v === undefined || v === null || typeof v === 'object')
+      throw permanent(`path template: {${path}} is missing from the message`);
+    return encodeURIComponent(String(v));
+  });
+}
+
+function classify(err: unknown): StepError {
+  if (err instanceof StepError) return err;
+  if ((err as { permanent?: unknown })?.permanent === true) return permanent(describeError(err));
+  if (isIntegrationError(err) && !isTransient(err.code)) return permanent(describeError(err));
+  return transient(describeError(err));
+}
+
+function checkStatus(what: string, status: number): void {
+  if (status >= 200 && status < 300) return;
+  const msg = `${what} answered HTTP ${status}`;
+  if (status === 408 || status === 429 || status >= 500) throw transient(msg);
+  throw permanent(msg);
+}
+
+/** The flow engine: flows over queue/http/observer/connector sources, retry then DLQ, metrics, logs. */
+export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<FlowManager> {
+  const logger = opts.logger ?? silentLogger;
+  let plugins: PluginManager;
+  if (Array.isArray(opts.plugins)) {
+    plugins = createPluginManager({ logger });
+    for (const p of opts.plugins) await plugins.registerPlugin(p);
+  } else plugins = opts.plugins ?? createPluginManager({ logger });
+  const queue = opts.providers?.queue;
+  const cache = opts.providers?.cache;
+  const registry = opts.registry ?? new Registry();
+  const sleep = opts.sleep ?? ((ms: number) => coreSleep(ms));
+  const logLimit = opts.logLimit ?? 1000;
+  const maxDepth = opts.maxDepth ?? 512;
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const flows = new Map<string, FlowEntry>();
+  const lru = new Map<string, { value: unknown; expires: number }>();
+  const lruSize = opts.enrichCacheSize ?? 1000;
+
+  const messages = metric(
+    registry,
+    'fraiseql_flow_messages_total',
+    () =>
+      new Counter({
+        name: 'fraiseql_flow_messages_total',
+        help: 'Messages that finished a flow, by outcome (delivered, dlq)',
+        labelNames: ['flow', 'outcome'],
+        registers: [registry],
+      }),
+  );
+  const stepDuration = metric(
+    registry,
+    'fraiseql_flow_step_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'fraiseql_flow_step_duration_seconds',
+        help: 'Duration of flow steps',
+        labelNames: ['flow', 'step'],
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+        registers: [registry],
+      }),
+  );
+  const errors = metric(
+    registry,
+    'fraiseql_flow_errors_total',
+    () =>
+      new Counter({
+        name: 'fraiseql_flow_errors_total',
+        help: 'Failed step runs',
+        labelNames: ['flow', 'step'],
+        registers: [registry],
+      }),
+  );
+  const connectorRequests = metric(
+    registry,
+    'fraiseql_connector_requests_total',
+    () =>
+      new Counter({
+        name: 'fraiseql_connector_requests_total',
+        help: 'Connector calls made by flows',
+        labelNames: ['connector', 'outcome'],
+        registers: [registry],
+      }),
+  );
+
+  const connectorMap = (): Map<string, Connector> => {
+    const m = new Map<string, Connector>();
+    for (const c of [...(opts.connectors ?? []), ...plugins.connectors()]) m.set(c.name, c);
+    return m;
+  };
+  const connector = (name: string): Connector => {
+    const c = connectorMap().get(name);
+    if (!c) throw permanent(`unknown connector "${name}"`);
+    return c;
+  };
+  const entry = (name: string): FlowEntry => {
+    const f = flows.get(name);
+    if (!f) throw notFound(name);
+    return f;
+  };
+
+  function log(f: FlowEntry, rec: Omit<FlowLogRecord, 'time' | 'flow'>, payload?: unknown): void {
+    const r: FlowLogRecord = { time: new Date().toISOString(), flow: f.name, ...rec };
+    if (r.detail) r.detail = redactSecrets(r.detail);
+    if (payload !== undefined && f.compiled.def.monitoring?.logging?.includePayload) {
+      try {
+        const text = JSON.stringify(payload) ?? 'null';
+        // Redaction is regex work: bounded so a huge body costs nothing.
+        r.payload =
+          text.length > MAX_LOGGED_PAYLOAD
+            ? `[payload of ${text.length} characters omitted]`
+            : JSON.parse(redactSecrets(text));
+      } catch {
+        r.payload = '[unserializable]';
+      }
+    }
+    f.logs.push(r);
+    if (f.logs.length > logLimit) f.logs.splice(0, f.logs.length - logLimit);
+    logger[r.level](
+      { flow: f.name, step: r.step, messageId: r.messageId },
+      `[flows] ${r.event}${r.detail ? `: ${r.detail}` : ''}`,
+    );
+  }
+
+  async function request(c: Connector, req: Parameters<NonNullable<Connector['request']>>[0]) {
+    if (!c.request) throw permanent(`connector "${c.name}" has no request()`);
+    try {
+      const res = await c.request(req);
+      connectorRequests.inc({ connector: c.name, outcome: res.status < 400 ? 'ok' : 'error' });
+      return res;
+    } catch (err) {
+      connectorRequests.inc({ connector: c.name, outcome: 'error' });
+      throw err;
+    }
+  }
+
+  async function deliver(to: Destination, msg: FlowMessage): Promise<void> {
+    if ('queue' in to) {
+      if (!queue) throw permanent('no queue provider');
+      await queue.enqueue(to.queue, msg.body);
+      return;
+    }
+    const c = connector(to.connector);
+    if (c.deliver) return c.deliver(msg, to);
+    const target = to.topic ?? to.routingKey ?? to.exchange;
+    if (c.publish && target !== undefined) return c.publish(target, msg.body, { ...to });
+    if (c.insert && to.table) return c.insert(to.table, msg.body);
+    if (c.request) {
+      const res = await request(c, { method: to.method ?? 'POST', path: to.path ?? '/', body: msg.body });
+      return checkStatus(`connector "${c.name}"`, res.status);
+    }
+    if (c.publish) return c.publish(to.connector, msg.body, { ...to });
+    throw permanent(`connector "${c.name}" cannot deliver to ${JSON.stringify(to)}`);
+  }
+
+  async function enrich(f: FlowEntry, step: EnrichStep, msg: FlowMessage): Promise<FlowMessage> {
+    const c = connector(step.connector);
+    const method = (step.request.method ?? 'GET').toUpperCase();
+    const path = fillTemplate(step.request.path, msg.body);
+    const key = `flows:${f.name}:${step.name}:${method} ${path}`;
+    let value: unknown;
+    let hit = false;
+    if (step.cacheTtlMs) {
+      if (cache) {
+        const cached = await cache.getJson<{ v: unknown }>(key).catch(() => null);
+        if (cached) [value, hit] = [cached.v, true];
+      } else {
+        const e = lru.get(key);
+        if (e && e.expires > Date.now()) {
+          lru.delete(key);
+          lru.set(key, e);
+          [value, hit] = [e.value, true];
+        } else if (e) lru.delete(key);
+      }
+    }
+    if (!hit) {
+      const res = await request(c, { method, path });
+      checkStatus(`enrich ${method} ${path}`, res.status);
+      value = safeCopy(res.body, maxDepth);
+      if (step.cacheTtlMs) {
+        if (cache) await cache.setJson(key, { v: value }, step.cacheTtlMs).catch(() => undefined);
+        else {
+          lru.set(key, { value, expires: Date.now() + step.cacheTtlMs });
+          if (lru.size > lruSize) lru.delete(lru.keys().next().value as string);
+        }
+      }
+    }
+    return { ...msg, body: setPath(msg.body, step.into, value) };
+  }
+
+  async function runStep(f: FlowEntry, step: Step, msg: FlowMessage): Promise<FlowMessage> {
+    switch (step.type) {
+      case 'transform':
+        return { ...msg, body: applyMapping((step as TransformStep).mapping, msg.body) };
+      case 'validate': {
+        const v = f.compiled.validators.get(step.name);
+        if (v && !v(msg.body)) {
+          const errs = (v.errors ?? []) as { instancePath?: string; message?: string }[];
+          throw permanent(
+            `validation failed: ${errs.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`,
+            errs,
+          );
+        }
+        return msg;
+      }
+      case 'enrich':
+        return enrich(f, step as EnrichStep, msg);
+      case 'route': {
+        const routes = f.compiled.routes.get(step.name) ?? [];
+        const doc = isPlainObject(msg.body) ? msg.body : { value: msg.body };
+        const hit = routes.find((r) => matchesFilter(r.filter, doc));
+        if (!hit) throw permanent('unroutable: no route matched');
+        await deliver(hit.to, msg);
+        return msg;
+      }
+      case 'deliver':
+        await deliver((step as { to: Destination }).to, msg);
+        return msg;
+      case 'decode': {
+        const s = step as FormatStep;
+        return { ...msg, body: safeCopy(await decode(s.format, msg.body, s.schema), maxDepth) };
+      }
+      case 'encode': {
+        const s = step as FormatStep;
+        return { ...msg, body: await encode(s.format, msg.body, s.schema) };
+      }
+      default: {
+        const impl = plugins.steps().get(step.type);
+        if (!impl) throw permanent(`no active plugin provides step type "${step.type}"`);
+        const ctx: StepContext = {
+          flow: f.name,
+          connector: (n) => connectorMap().get(n),
+          providers: { ...(queue ? { queue } : {}), ...(cache ? { cache } : {}) },
+          logger,
+        };
+        return impl(msg, step as PluginStep, ctx);
+      }
+    }
+  }
+
+  async function deadLetter(f: FlowEntry, step: string, reason: string, msg: FlowMessage, attempts: number) {
+    let message = msg;
+    try {
+      JSON.stringify(msg.body);
+    } catch {
+      message = { ...msg, body: '[unserializable]' };
+    }
+    const record: DeadLetter = {
+      flow: f.name,
+      step,
+      reason,
+      message,
+      attempts,
+      failedAt: new Date().toISOString(),
+    };
+    if (queue) await queue.enqueue(f.compiled.dlq, record);
+    else {
+      f.deadLetters.push(record);
+      if (f.deadLetters.length > 10_000) f.deadLetters.shift();
+    }
+    f.dlq++;
+    f.failed++;
+    messages.inc({ flow: f.name, outcome: 'dlq' });
+    log(f, { level: 'warn', event: 'dead-lettered', messageId: msg.id, step, detail: reason }, msg.body);
+  }
+
+  /** Runs every step; resolves once delivered or dead-lettered (throws only when the DLQ write fails). */
+  async function run(f: FlowEntry, input: FlowMessage): Promise<'delivered' | 'dlq'> {
+    f.inFlight++;
+    try {
+      let msg = input;
+      log(f, { level: 'debug', event: 'received', messageId: msg.id }, msg.body);
+      for (const step of f.compiled.def.steps) {
+        for (let attempt = 1; ; attempt++) {
+          const end = stepDuration.startTimer({ flow: f.name, step: step.name });
+          try {
+            msg = await runStep(f, step, msg);
+            end();
+            break;
+          } catch (raw) {
+            end();
+            const err = classify(raw);
+            errors.inc({ flow: f.name, step: step.name });
+            f.lastError = `${step.name}: ${err.message}`;
+            const last = err.permanent || attempt >= f.compiled.retry.maxAttempts;
+            log(f, {
+              level: last ? 'error' : 'warn',
+              event: last ? 'step failed' : 'step failed, retrying',
+              messageId: msg.id,
+              step: step.name,
+              detail: err.message,
+            });
+            if (last) {
+              await deadLetter(f, step.name, err.message, msg, attempt);
+              return 'dlq';
+            }
+            await sleep(backoffDelay(f.compiled.retry.backoff, attempt));
+          }
+        }
+      }
+      f.processed++;
+      messages.inc({ flow: f.name, outcome: 'delivered' });
+      log(f, { level: 'info', event: 'delivered', messageId: msg.id });
+      return 'delivered';
+    } finally {
+      f.inFlight--;
+    }
+  }
+
+  function intake(body: unknown, where: string): unknown {
+    if (depthExceeds(body, maxDepth))
+      throw new IntegrationError(
+        ErrorCode.InvalidJobData,
+        `[flows] ${where}: message nested deeper than ${maxDepth}`,
+        {
+          kind: 'invalid_input',
+        },
+      );
+    return safeCopy(body, maxDepth);
+  }
+
+  function status(f: FlowEntry): FlowStatus {
+    return {
+      name: f.name,
+      state: f.state,
+      processed: f.processed,
+      failed: f.failed,
+      dlq: f.dlq,
+      inFlight: f.inFlight,
+      ...(f.lastError ? { lastError: f.lastError } : {}),
+      ...(f.startedAt ? { startedAt: f.startedAt } : {}),
+    };
+  }
+
+  const httpQueue = (name: string) => `${name}.http`;
+
+  async function stop(f: FlowEntry): Promise<void> {
+    const stops = f.stops.splice(0);
+    for (const s of stops)
+      await s().catch((err) => log(f, { level: 'warn', event: 'stop failed', detail: describeError(err) }));
+  }
+
+  const manager: FlowManager = {
+    plugins,
+    async createFlow(def) {
+      const compiled = compileFlow(def, {
+        connectors: connectorMap(),
+        pluginSteps: new Set(plugins.steps().keys()),
+        hasQueue: !!queue,
+        ajv,
+      });
+      if (flows.has(def.name))
+        throw new IntegrationError(
+          ErrorCode.InvalidConfiguration,
+          `[flows] flow "${def.name}" already exists`,
+          {
+            kind: 'configuration',
+            field: 'flows',
+          },
+        );
+      const f: FlowEntry = {
+        compiled,
+        name: def.name,
+        state: 'created',
+        processed: 0,
+        failed: 0,
+        dlq: 0,
+        inFlight: 0,
+        stops: [],
+        logs: [],
+        deadLetters: [],
+      };
+      flows.set(def.name, f);
+      log(f, { level: 'info', event: 'created' });
+      return status(f);
+    },
+    async startFlow(name) {
+      const f = entry(name);
+      if (f.state === 'running') return status(f);
+      const src = f.compiled.def.source;
+      try {
+        if (src.type === 'queue' && queue) {
+          const w = queue.process<unknown>(
+            src.queue,
+            async (job) => {
+              await run(f, {
+                id: job.id,
+                body: intake(job.data, 'queue'),
+                headers: {},
+                attempt: job.attempts,
+                source: 'queue',
+              });
+              return { status: 'complete' };
+            },
+            src.concurrency ? { concurrency: src.concurrency } : {},
+          );
+          f.stops.push(() => w.close());
+        } else if (src.type === 'connector') {
+          const c = connector(src.connector);
+          const sub = await c.subscribe?.(src.topic ?? src.queue ?? '', async (m) => {
+            await run(f, {
+              id: m.id ?? randomUUID(),
+              body: intake(m.body, 'connector'),
+              headers: m.headers ?? {},
+              attempt: 1,
+              source: 'connector',
+            });
+          });
+          if (sub) f.stops.push(typeof sub === 'function' ? sub : () => sub.close());
+        }
+        if ((src.type === 'http' || src.type === 'observer') && queue) {
+          const w = queue.process<{ id: string; body: unknown; headers: Record<string, string> }>(
+            httpQueue(name),
+            async (job) => {
+              await run(f, {
+                id: job.data.id,
+                body: intake(job.data.body, 'http'),
+                headers: job.data.headers ?? {},
+                attempt: job.attempts,
+                source: src.type,
+              });
+              return { status: 'complete' };
+            },
+          );
+          f.stops.push(() => w.close());
+        }
+      } catch (err) {
+        f.state = 'failed';
+        f.lastError = describeError(err);
+        await stop(f);
+        throw err;
+      }
+      f.state = 'running';
+      f.startedAt = new Date();
+      log(f, { level: 'info', event: 'started' });
+      return status(f);
+    },
+    async stopFlow(name) {
+      const f = entry(name);
+      await stop(f);
+      if (f.state === 'running') f.state = 'stopped';
+      log(f, { level: 'info', event: 'stopped' });
+      return status(f);
+    },
+    getFlowStatus: (name) => status(entry(name)),
+    listFlows: () => [...flows.values()].map(status),
+    async deleteFlow(name) {
+      const f = flows.get(name);
+      if (!f) return false;
+      await stop(f);
+      flows.delete(name);
+      return true;
+    },
+    logs(name, o = {}) {
+      const all = entry(name).logs;
+      return all.slice(Math.max(0, all.length - (o.limit ?? 100)));
+    },
+    deadLetters: (name) => [...entry(name).deadLetters],
+    async post(name, body, headers = {}) {
+      const f = entry(name);
+      const type = f.compiled.def.source.type;
+      if (type !== 'http' && type !== 'observer')
+        throw new IntegrationError(
+          ErrorCode.UnsupportedOperation,
+          `[flows] flow "${name}" has a ${type} source, not http`,
+          {
+            kind: 'configuration',
+          },
+        );
+      const id = randomUUID();
+      const safe = intake(body, 'post');
+      if (queue) {
+        await queue.enqueue(httpQueue(name), { id, body: safe, headers });
+        return id;
+      }
+      if (f.state !== 'running')
+        throw new IntegrationError(ErrorCode.UnsupportedOperation, `[flows] flow "${name}" is not running`, {
+          kind: 'configuration',
+        });
+      await run(f, { id, body: safe, headers, attempt: 1, source: type });
+      return id;
+    },
+    observerAction(name) {
+      return async (event: unknown) => {
+        const f = entry(name);
+        const src = f.compiled.def.source;
+        if (src.type === 'observer' && isPlainObject(event)) {
+          if (src.entity && event.entity !== src.entity) return;
+          if (src.events && !src.events.includes(event.kind as never)) return;
+        }
+        await manager.post(name, event);
+      };
+    },
+    async close() {
+      for (const f of flows.values()) {
+        await stop(f);
+        if (f.state === 'running') f.state = 'stopped';
+      }
+      await plugins.close();
+    },
+  };
+  opts.observers?.registerAction('flow', (async (event: unknown, action: { flow?: string }) => {
+    if (typeof action?.flow !== 'string') throw new Error('the flow action needs a "flow" name');
+    await manager.observerAction(action.flow)(event);
+  }) as never);
+  return manager;
+}

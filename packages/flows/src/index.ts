@@ -1,0 +1,7 @@
+export { BUILTIN_STEPS, type CompiledFlow, compileFlow, Problems } from './definitions';
+export { backoffDelay, createFlowEngine } from './engine';
+export { StepError } from './errors';
+export { decode, encode, setFormatModuleLoader } from './formats';
+export { applyMapping, safeCopy } from './json';
+export { createPluginManager, definePlugin } from './plugins';
+export type * from './types';

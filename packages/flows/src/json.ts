@@ -1,0 +1,129 @@
+import { JSONPath } from 'jsonpath-plus';
+import { permanent } from './errors';
+
+/** Keys that must never be assigned with `obj[key] = …`. */
+export const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Sets an own property, even one named `__proto__`, without touching any prototype. */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A deep copy of JSON-like data built with own properties only; throws (permanent) beyond `maxDepth`. */
+export function safeCopy(value: unknown, maxDepth = 512): unknown {
+  const copy = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object') return typeof v === 'function' ? undefined : v;
+    if (depth > maxDepth) throw permanent(`message nested deeper than ${maxDepth} levels`);
+    if (v instanceof Date) return v.toISOString();
+    if (Array.isArray(v)) return v.map((x) => copy(x, depth + 1));
+    if (Buffer.isBuffer(v)) return v.toString('base64');
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) setOwn(out, k, copy((v as Record<string, unknown>)[k], depth + 1));
+    return out;
+  };
+  return copy(value, 0);
+}
+
+/** Depth of nested objects/arrays, stopping once past `limit`. */
+export function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d > limit) return true;
+    for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], d + 1]);
+  }
+  return false;
+}
+
+/** Whether a JSONPath expression selects possibly several values (so the result stays an array). */
+function isMulti(path: string): boolean {
+  return /\[\*\]|\.\*|\.\.|\[\?|\[[^\]]*[:,][^\]]*\]/.test(path);
+}
+
+/** Throws when `path` is not a usable JSONPath expression. */
+export function checkJsonPath(path: string): void {
+  if (!path.startsWith('$')) throw new Error('must start with "$"');
+  let depth = 0;
+  let quote: string | undefined;
+  for (const ch of path) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '[' || ch === '(') depth++;
+    else if (ch === ']' || ch === ')') depth--;
+    if (depth < 0) break;
+  }
+  if (depth !== 0 || quote) throw new Error('unbalanced brackets or quotes');
+  if (/\.\.\.|\.$|\[\]/.test(path)) throw new Error('malformed');
+  JSONPath.toPathArray(path);
+  JSONPath({ path, json: { a: [1] }, wrap: true, eval: 'safe' });
+}
+
+export function evalJsonPath(path: string, json: unknown): unknown {
+  if (json === null || typeof json !== 'object') return undefined;
+  let result: unknown[];
+  try {
+    result = JSONPath({ path, json: json as object, wrap: true, eval: 'safe' }) as unknown[];
+  } catch (err) {
+    throw permanent(`JSONPath ${path}: ${(err as Error).message}`);
+  }
+  return isMulti(path) ? safeCopy(result) : safeCopy(result[0]);
+}
+
+/** Every JSONPath string leaf of a mapping, with where it is. */
+export function mappingPaths(mapping: unknown, where = 'mapping'): { path: string; where: string }[] {
+  if (typeof mapping === 'string') return mapping.startsWith('$') ? [{ path: mapping, where }] : [];
+  if (Array.isArray(mapping)) return mapping.flatMap((m, i) => mappingPaths(m, `${where}[${i}]`));
+  if (mapping && typeof mapping === 'object')
+    return Object.keys(mapping).flatMap((k) =>
+      mappingPaths((mapping as Record<string, unknown>)[k], `${where}.${k}`),
+    );
+  return [];
+}
+
+/** Applies a transform mapping: "$…" string leaves are JSONPath, other leaves literal. */
+export function applyMapping(mapping: unknown, input: unknown): unknown {
+  if (typeof mapping === 'string') return mapping.startsWith('$') ? evalJsonPath(mapping, input) : mapping;
+  if (Array.isArray(mapping)) return mapping.map((m) => applyMapping(m, input));
+  if (mapping && typeof mapping === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(mapping)) {
+      const v = applyMapping((mapping as Record<string, unknown>)[k], input);
+      if (v !== undefined) setOwn(out, k, v);
+    }
+    return out;
+  }
+  return mapping;
+}
+
+/** Writes `value` at a dotted path of a copy-on-write object; parts never are prototype keys (checked at createFlow). */
+export function setPath(target: unknown, path: string, value: unknown): Record<string, unknown> {
+  const root: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target)
+      ? (safeCopy(target) as Record<string, unknown>)
+      : {};
+  const parts = path.split('.');
+  let cur = root;
+  for (const [i, part] of parts.entries()) {
+    if (i === parts.length - 1) setOwn(cur, part, value);
+    else {
+      const next = Object.hasOwn(cur, part) ? cur[part] : undefined;
+      if (!next || typeof next !== 'object' || Array.isArray(next)) setOwn(cur, part, {});
+      cur = cur[part] as Record<string, unknown>;
+    }
+  }
+  return root;
+}
+
+/** Reads a dotted path through own properties only. */
+export function getPath(doc: unknown, path: string): unknown {
+  let cur = doc;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
