@@ -11,6 +11,7 @@ import {
   redactSecrets,
 } from '@fraiseql/core';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { type CompiledFlow, compileFlow } from './definitions';
 import { permanent, StepError, transient } from './errors';
@@ -37,6 +38,10 @@ import type {
   StepContext,
   TransformStep,
 } from './types';
+
+// ajv-formats is CommonJS: its function is the module or its `default`, depending on the loader.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => void;
 
 /** Wait before retry `n` (1 = the first retry) of a failing step. */
 export function backoffDelay(backoff: ExponentialBackoff | LinearBackoff, n: number): number {
@@ -115,6 +120,7 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
   const logLimit = opts.logLimit ?? 1000;
   const maxDepth = opts.maxDepth ?? 512;
   const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats(ajv);
   const flows = new Map<string, FlowEntry>();
   const lru = new Map<string, { value: unknown; expires: number }>();
   const lruSize = opts.enrichCacheSize ?? 1000;
@@ -335,8 +341,18 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
       attempts,
       failedAt: new Date().toISOString(),
     };
-    if (queue) await queue.enqueue(f.compiled.dlq, record);
-    else {
+    if (queue) {
+      try {
+        await queue.enqueue(f.compiled.dlq, record);
+      } catch (err) {
+        // A body the queue refuses (too large, unserializable) must not keep the message from the DLQ.
+        if (!isIntegrationError(err) || err.code !== ErrorCode.InvalidJobData) throw err;
+        await queue.enqueue(f.compiled.dlq, {
+          ...record,
+          message: { ...msg, body: `[body omitted: ${describeError(err).slice(0, 200)}]` },
+        });
+      }
+    } else {
       f.deadLetters.push(record);
       if (f.deadLetters.length > 10_000) f.deadLetters.shift();
     }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type PgQueue, pg, pgQueue, until } from './helpers';
@@ -37,6 +38,8 @@ describe.skipIf(!pg.available)('a SIGKILLed flow process loses no message', () =
   afterAll(async () => q?.close());
 
   it(`${MESSAGES} messages, workers killed mid-run, a restarted one finishes`, async () => {
+    // The worker runs the built package.
+    expect(existsSync(new URL('../dist/index.js', import.meta.url)), 'run the build first').toBe(true);
     q = await pgQueue();
     await q.sql.exec(
       `CREATE TABLE "${q.schema}".sink (id bigserial PRIMARY KEY, n int NOT NULL, pid int NOT NULL)`,

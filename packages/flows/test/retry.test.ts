@@ -162,3 +162,30 @@ describe.skipIf(!pg.available)('DLQ on a queue provider', () => {
     }
   });
 });
+
+describe.skipIf(!pg.available)('a body the queue refuses', () => {
+  it('still reaches the DLQ, with the body omitted', async () => {
+    const q = await pgQueue();
+    const engine = await createFlowEngine({ providers: { queue: q.queue } });
+    try {
+      await engine.createFlow({
+        name: 'big',
+        source: { type: 'queue', queue: 'big-in' },
+        steps: [
+          { type: 'transform', name: 't', mapping: { blob: '$.blob', copy: '$.blob' } },
+          { type: 'deliver', name: 'd', to: { queue: 'big-out' } },
+        ],
+      });
+      await engine.startFlow('big');
+      await q.queue.enqueue('big-in', { blob: 'x'.repeat(700 * 1024) });
+      await until(() => engine.getFlowStatus('big').dlq === 1, 15_000, 'dead letter');
+      const [dl] = await q.pending<{ step: string; message: { body: string } }>('big.dlq');
+      expect(dl?.step).toBe('d');
+      expect(dl?.message.body).toMatch(/body omitted/);
+      expect(await q.queue.failedCount('big-in')).toBe(0);
+    } finally {
+      await engine.close();
+      await q.close();
+    }
+  });
+});
