@@ -78,6 +78,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
       { name: 'cache', description: 'Cache provider' },
       { name: 'queues', description: 'Queue provider' },
       { name: 'observers', description: 'Observer runtime: status, event debug, DLQ' },
+      { name: 'flows', description: 'Integration flows, connectors and plugins' },
     ],
     paths,
     components: {

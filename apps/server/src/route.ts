@@ -5,6 +5,7 @@ import type {
   QueueProvider,
   SearchProvider,
 } from '@fraiseql/core';
+import type { Connector, FlowManager } from '@fraiseql/flows';
 import type { ObserverRuntime } from '@fraiseql/observers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ParamSpec, QuerySpec } from './validation';
@@ -20,6 +21,9 @@ export interface RouteContext {
   queue(): QueueProvider;
   /** The observer runtime, when `[observers]` runs in this process. */
   observers?(): ObserverRuntime | undefined;
+  /** The flow engine and its connectors, when flows run in this process. */
+  flows?(): FlowManager | undefined;
+  connectors?(): Connector[];
   /** Primary key of an index's documents: learnt from `PUT …/settings`, then `primaryKeys`, then `id`. */
   primaryKeyOf(index: string): string;
   setPrimaryKey(index: string, key: string): void;
@@ -58,7 +62,7 @@ export interface RouteSpec {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'system' | 'search' | 'cache' | 'queues' | 'observers';
+  tag: 'system' | 'search' | 'cache' | 'queues' | 'observers' | 'flows';
   /** No token needed (only /health). Default false. */
   public?: boolean;
   params?: Record<string, ParamSpec>;

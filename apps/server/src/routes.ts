@@ -1,5 +1,6 @@
 import type { RouteSpec } from './route';
 import { CACHE_ROUTES } from './routes/cache';
+import { FLOW_ROUTES } from './routes/flows';
 import { SYSTEM_ROUTES } from './routes/health';
 import { OBSERVER_ROUTES } from './routes/observers';
 import { QUEUE_ROUTES } from './routes/queue';
@@ -12,4 +13,5 @@ export const ROUTES: readonly RouteSpec[] = [
   ...CACHE_ROUTES,
   ...QUEUE_ROUTES,
   ...OBSERVER_ROUTES,
+  ...FLOW_ROUTES,
 ];

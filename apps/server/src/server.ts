@@ -12,6 +12,7 @@ import {
   redactSecrets,
   type SearchProvider,
 } from '@fraiseql/core';
+import type { Connector, FlowManager } from '@fraiseql/flows';
 import type { ObserverRuntime } from '@fraiseql/observers';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
@@ -30,6 +31,9 @@ export interface ServerIntegrations {
   service: IntegrationService;
   /** The observer runtime, served under `/observers` (DESIGN §8.5). Its owner starts and stops it. */
   observers?: ObserverRuntime;
+  /** The flow engine (`@fraiseql/flows`), served under `/flows`, and the connectors it uses (DESIGN §10.5). */
+  flows?: FlowManager;
+  connectors?: Connector[];
   /** Called when the server closes (else `service.close()`), unless `closeIntegrations` is false. */
   close?(): Promise<void>;
 }
@@ -255,6 +259,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     cache: () => integrations.cache ?? service.cacheProvider ?? throwNotConfigured('cache'),
     queue: () => integrations.queue ?? service.queueProvider ?? throwNotConfigured('queue'),
     observers: () => integrations.observers,
+    flows: () => integrations.flows,
+    connectors: () => integrations.connectors ?? [],
     primaryKeyOf: (index) => primaryKeys.get(index) ?? 'id',
     setPrimaryKey: (index, key) => primaryKeys.set(index, key),
     openapi: () => {

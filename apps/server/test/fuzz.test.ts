@@ -1,3 +1,4 @@
+import { createFlowEngine } from '@fraiseql/flows';
 import { createObserverRuntime, type ObserverRuntime } from '@fraiseql/observers';
 import type { SqlClient } from '@fraiseql/postgres';
 import fc from 'fast-check';
@@ -21,6 +22,8 @@ beforeAll(async () => {
   // Every route has its backend, observers included, so any 5xx is a server bug.
   observers = await createObserverRuntime({ sql, schema: 'fuzz_observers', observers: [] });
   h.integrations.observers = observers;
+  h.integrations.flows = await createFlowEngine({});
+  h.integrations.connectors = [];
 });
 afterAll(async () => {
   await h?.close();

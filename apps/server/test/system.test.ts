@@ -149,6 +149,15 @@ describe('GET /openapi.json', () => {
       'GET /observers/dlq/{id}',
       'POST /observers/dlq/{id}/retry',
       'POST /observers/dlq/retry-all',
+      'GET /flows',
+      'GET /flows/{name}',
+      'POST /flows/{name}/start',
+      'POST /flows/{name}/stop',
+      'GET /flows/{name}/logs',
+      'POST /flows/{name}/messages',
+      'GET /connectors',
+      'POST /connectors/{name}/test',
+      'GET /plugins',
     ];
     const actual = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),
