@@ -1,4 +1,5 @@
 import { registerCache } from './commands/cache';
+import { registerFlows } from './commands/flows';
 import { registerObserve } from './commands/observe';
 import { registerQueue } from './commands/queue';
 import { registerRemote } from './commands/remote';
@@ -30,6 +31,7 @@ export function main(argv: string[] = process.argv, io: Io = processIo): Promise
       registerQueue(program, io, run);
       registerSearch(program, io, run);
       registerCache(program, io, run);
+      registerFlows(program, io, run);
     },
   );
 }

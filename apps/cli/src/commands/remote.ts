@@ -5,12 +5,16 @@ import { CliError, EXIT, type Format, type Io, print } from '../output';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
-/** GET from a running server (its /metrics and /slo are per-process, so they are read from it). */
-async function fetchServer(base: string, path: string): Promise<Response> {
+/**
+ * A request to a running server (its /metrics, /slo and /flows are per-process, so they are read
+ * from it). The token comes from FRAISEQL_API_TOKEN; a non-2xx answer is a CliError with its body.
+ */
+export async function fetchServer(base: string, path: string, method = 'GET'): Promise<Response> {
   const token = process.env.FRAISEQL_API_TOKEN;
   let res: Response;
   try {
     res = await fetch(new URL(path, base), {
+      method,
       headers: token ? { authorization: `Bearer ${token}` } : {},
       signal: AbortSignal.timeout(10_000),
     });
@@ -23,6 +27,8 @@ async function fetchServer(base: string, path: string): Promise<Response> {
     throw new CliError(`${base}${path} answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
   return res;
 }
+
+export const DEFAULT_SERVER_URL = DEFAULT_URL;
 
 /** `metrics [--metric NAME] [--url URL]`: shared by `fraiseql-integrations` and `fraiseql-observers`. */
 export function registerMetricsCommand(
