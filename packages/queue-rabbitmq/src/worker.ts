@@ -244,7 +244,9 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
       return;
     }
     if (remaining > 0) {
-      await sleep(remaining);
+      // Timers may fire a millisecond before Date.now() reaches runAt: wait until it has, so a
+      // delayed job is never early by the clock its caller reads.
+      for (let left = remaining; left > 0; left = env.runAt - Date.now()) await sleep(left);
       if (this.state !== 'open') {
         await this.record(wch, msg, () => this.host.send(env, `handing back job ${env.id}`));
         return;
