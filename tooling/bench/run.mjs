@@ -41,6 +41,7 @@ const SUITES = [
   'observers',
   'observers-nats',
   'query-cache',
+  'flows',
   'server',
 ];
 const only = typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined;
