@@ -1,46 +1,21 @@
 import {
-  ErrorCode,
   type Filter,
-  IntegrationError,
-  isIntegrationError,
   isPlainObject,
   type NormalizedFilter,
   normalizeFilter,
+  Problems,
   parseFilterExpression,
 } from '@fraiseql/core';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { checkJsonPath, mappingPaths, UNSAFE_KEYS } from './json';
 import type { Connector, Destination, FlowDefinition, RetryPolicy, Step } from './types';
 
+export { Problems };
+
 export const BUILTIN_STEPS = ['transform', 'validate', 'enrich', 'route', 'deliver', 'decode', 'encode'];
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const QUEUE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const FORMATS = ['json', 'xml', 'avro'];
-
-/** Collects every problem so one IN002 lists them all. */
-export class Problems {
-  readonly list: string[] = [];
-  add(message: string): void {
-    this.list.push(message);
-  }
-  check<T>(fn: () => T): T | undefined {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isIntegrationError(err)) throw err;
-      this.list.push(err.message);
-      return undefined;
-    }
-  }
-  throwIfAny(what: string): void {
-    if (this.list.length === 0) return;
-    throw new IntegrationError(
-      ErrorCode.InvalidConfiguration,
-      `[flows] ${what}: ${this.list.length} problem(s): ${this.list.join('; ')}`,
-      { kind: 'configuration', field: 'flows' },
-    );
-  }
-}
 
 export type CompiledRoute = { filter: NormalizedFilter; to: Destination };
 export interface CompiledFlow {
@@ -56,12 +31,6 @@ export interface CompileContext {
   pluginSteps: ReadonlySet<string>;
   hasQueue: boolean;
   ajv: Ajv2020;
-}
-
-function positive(v: unknown, where: string, problems: Problems, integer = false): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v)))
-    problems.add(`${where} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
 }
 
 function queueName(v: unknown, where: string, problems: Problems): void {
@@ -157,7 +126,7 @@ function checkStep(
         s.into.split('.').some((p) => p === '' || UNSAFE_KEYS.has(p))
       )
         problems.add(`${where}.into must be a dotted path without __proto__/constructor/prototype`);
-      positive(s.cacheTtlMs, `${where}.cacheTtlMs`, problems);
+      problems.positive(s.cacheTtlMs, `${where}.cacheTtlMs`);
       return;
     }
     case 'route': {
@@ -199,22 +168,22 @@ function checkStep(
 
 /** Validates a flow definition; every problem is listed in one IN002. */
 export function compileFlow(def: FlowDefinition, ctx: CompileContext): CompiledFlow {
-  const problems = new Problems();
+  const problems = new Problems('flows');
   if (!isPlainObject(def)) problems.throwIfAny('flow');
   const name = typeof def?.name === 'string' && NAME.test(def.name) ? def.name : undefined;
   if (!name)
     problems.add(`name must be 1-128 characters of [A-Za-z0-9_.-], got ${JSON.stringify(def?.name)}`);
   const eh = def?.errorHandling ?? {};
   const r = eh.retry ?? {};
-  positive(r.maxAttempts, 'errorHandling.retry.maxAttempts', problems, true);
+  problems.positive(r.maxAttempts, 'errorHandling.retry.maxAttempts', true);
   const b = r.backoff as Record<string, unknown> | undefined;
   if (b !== undefined) {
     if (b.type === 'exponential') {
-      positive(b.initialMs, 'errorHandling.retry.backoff.initialMs', problems);
-      positive(b.maxMs, 'errorHandling.retry.backoff.maxMs', problems);
-      positive(b.multiplier, 'errorHandling.retry.backoff.multiplier', problems);
+      problems.positive(b.initialMs, 'errorHandling.retry.backoff.initialMs');
+      problems.positive(b.maxMs, 'errorHandling.retry.backoff.maxMs');
+      problems.positive(b.multiplier, 'errorHandling.retry.backoff.multiplier');
     } else if (b.type === 'linear') {
-      positive(b.initialMs, 'errorHandling.retry.backoff.initialMs', problems);
+      problems.positive(b.initialMs, 'errorHandling.retry.backoff.initialMs');
       if (typeof b.stepMs !== 'number' || !(b.stepMs >= 0))
         problems.add('errorHandling.retry.backoff.stepMs must be a number >= 0');
     } else problems.add('errorHandling.retry.backoff.type must be exponential or linear');
@@ -241,7 +210,7 @@ export function compileFlow(def: FlowDefinition, ctx: CompileContext): CompiledF
   if (!isPlainObject(src)) problems.add('source must be an object with a "type"');
   else if (src.type === 'queue') {
     queueName(src.queue, 'source.queue', problems);
-    positive(src.concurrency, 'source.concurrency', problems, true);
+    problems.positive(src.concurrency, 'source.concurrency', true);
     if (!ctx.hasQueue) problems.add('source: a queue source needs a queue provider');
     if (typeof src.queue === 'string' && destinationQueues(def).includes(src.queue))
       problems.add(`cycle: queue "${src.queue}" is both the source and a destination of this flow`);

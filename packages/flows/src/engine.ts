@@ -6,24 +6,24 @@ import {
   IntegrationError,
   isIntegrationError,
   isPlainObject,
-  isTransient,
   matchesFilter,
   redactSecrets,
 } from '@fraiseql/core';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { type CompiledFlow, compileFlow } from './definitions';
-import { permanent, StepError, transient } from './errors';
+import { permanent } from './errors';
 import { decode, encode } from './formats';
-import { applyMapping, depthExceeds, getPath, safeCopy, setPath } from './json';
+import { applyMapping, depthExceeds, safeCopy, setPath } from './json';
+import { flowMetrics } from './metrics';
 import { createPluginManager, silentLogger } from './plugins';
+import { backoffDelay, checkStatus, classify, fillTemplate } from './step-support';
 import type {
   Connector,
   DeadLetter,
   Destination,
   EnrichStep,
-  ExponentialBackoff,
   FlowEngineOptions,
   FlowLogRecord,
   FlowManager,
@@ -31,7 +31,6 @@ import type {
   FlowState,
   FlowStatus,
   FormatStep,
-  LinearBackoff,
   PluginManager,
   PluginStep,
   Step,
@@ -42,12 +41,6 @@ import type {
 // ajv-formats is CommonJS: its function is the module or its `default`, depending on the loader.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv2020) => void;
-
-/** Wait before retry `n` (1 = the first retry) of a failing step. */
-export function backoffDelay(backoff: ExponentialBackoff | LinearBackoff, n: number): number {
-  if (backoff.type === 'linear') return backoff.initialMs + backoff.stepMs * (n - 1);
-  return Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** (n - 1));
-}
 
 /** Largest payload (JSON characters) copied into a log record. */
 const MAX_LOGGED_PAYLOAD = 16 * 1024;
@@ -78,33 +71,6 @@ function notFound(name: string): IntegrationError {
   );
 }
 
-function metric<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
-function fillTemplate(template: string, body: unknown): string {
-  return template.replace(/\{([A-Za-z0-9_.-]+)\}/g, (_, path: string) => {
-    const v = getPath(body, path);
-    if (v === undefined || v === null || typeof v === 'object')
-      throw permanent(`path template: {${path}} is missing from the message`);
-    return encodeURIComponent(String(v));
-  });
-}
-
-function classify(err: unknown): StepError {
-  if (err instanceof StepError) return err;
-  if ((err as { permanent?: unknown })?.permanent === true) return permanent(describeError(err));
-  if (isIntegrationError(err) && !isTransient(err.code)) return permanent(describeError(err));
-  return transient(describeError(err));
-}
-
-function checkStatus(what: string, status: number): void {
-  if (status >= 200 && status < 300) return;
-  const msg = `${what} answered HTTP ${status}`;
-  if (status === 408 || status === 429 || status >= 500) throw transient(msg);
-  throw permanent(msg);
-}
-
 /** The flow engine: flows over queue/http/observer/connector sources, retry then DLQ, metrics, logs. */
 export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<FlowManager> {
   const logger = opts.logger ?? silentLogger;
@@ -125,59 +91,18 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
   const lru = new Map<string, { value: unknown; expires: number }>();
   const lruSize = opts.enrichCacheSize ?? 1000;
 
-  const messages = metric(
-    registry,
-    'fraiseql_flow_messages_total',
-    () =>
-      new Counter({
-        name: 'fraiseql_flow_messages_total',
-        help: 'Messages that finished a flow, by outcome (delivered, dlq)',
-        labelNames: ['flow', 'outcome'],
-        registers: [registry],
-      }),
-  );
-  const stepDuration = metric(
-    registry,
-    'fraiseql_flow_step_duration_seconds',
-    () =>
-      new Histogram({
-        name: 'fraiseql_flow_step_duration_seconds',
-        help: 'Duration of flow steps',
-        labelNames: ['flow', 'step'],
-        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-        registers: [registry],
-      }),
-  );
-  const errors = metric(
-    registry,
-    'fraiseql_flow_errors_total',
-    () =>
-      new Counter({
-        name: 'fraiseql_flow_errors_total',
-        help: 'Failed step runs',
-        labelNames: ['flow', 'step'],
-        registers: [registry],
-      }),
-  );
-  const connectorRequests = metric(
-    registry,
-    'fraiseql_connector_requests_total',
-    () =>
-      new Counter({
-        name: 'fraiseql_connector_requests_total',
-        help: 'Connector calls made by flows',
-        labelNames: ['connector', 'outcome'],
-        registers: [registry],
-      }),
-  );
+  const { messages, stepDuration, errors, connectorRequests } = flowMetrics(registry);
 
   const connectorMap = (): Map<string, Connector> => {
     const m = new Map<string, Connector>();
     for (const c of [...(opts.connectors ?? []), ...plugins.connectors()]) m.set(c.name, c);
     return m;
   };
+  // Per message: a lookup, not a map rebuilt. Plugin connectors win over `opts.connectors`, as in connectorMap.
+  const findConnector = (name: string): Connector | undefined =>
+    plugins.connectors().find((c) => c.name === name) ?? opts.connectors?.find((c) => c.name === name);
   const connector = (name: string): Connector => {
-    const c = connectorMap().get(name);
+    const c = findConnector(name);
     if (!c) throw permanent(`unknown connector "${name}"`);
     return c;
   };
@@ -317,7 +242,7 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
         if (!impl) throw permanent(`no active plugin provides step type "${step.type}"`);
         const ctx: StepContext = {
           flow: f.name,
-          connector: (n) => connectorMap().get(n),
+          connector: findConnector,
           providers: { ...(queue ? { queue } : {}), ...(cache ? { cache } : {}) },
           logger,
         };

@@ -1,7 +1,8 @@
 export { BUILTIN_STEPS, type CompiledFlow, compileFlow, Problems } from './definitions';
-export { backoffDelay, createFlowEngine } from './engine';
+export { createFlowEngine } from './engine';
 export { StepError } from './errors';
 export { decode, encode, setFormatModuleLoader } from './formats';
 export { applyMapping, safeCopy } from './json';
 export { createPluginManager, definePlugin } from './plugins';
+export { backoffDelay } from './step-support';
 export type * from './types';

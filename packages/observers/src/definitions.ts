@@ -1,12 +1,10 @@
 import {
-  ErrorCode,
   type Filter,
-  IntegrationError,
-  isIntegrationError,
   isPlainObject,
   matchesFilter,
   type NormalizedFilter,
   normalizeFilter,
+  Problems,
   parseFilterExpression,
 } from '@fraiseql/core';
 import { unknownPlaceholders } from './templates';
@@ -53,40 +51,6 @@ export interface AvailableProviders {
   search: boolean;
 }
 
-/** Collects every problem so one IN002 lists them all. */
-export class Problems {
-  readonly list: string[] = [];
-  add(message: string): void {
-    this.list.push(message);
-  }
-  /** Runs `fn`, recording its IntegrationError instead of throwing. */
-  check<T>(fn: () => T): T | undefined {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isIntegrationError(err)) throw err;
-      this.list.push(err.message);
-      return undefined;
-    }
-  }
-  throwIfAny(what: string): void {
-    if (this.list.length === 0) return;
-    const code =
-      this.list.some((p) => p.includes('environment variable')) &&
-      this.list.every((p) => p.includes('environment variable'))
-        ? ErrorCode.MissingEnvVar
-        : ErrorCode.InvalidConfiguration;
-    throw new IntegrationError(
-      code,
-      `[observers] ${what}: ${this.list.length} problem(s): ${this.list.join('; ')}`,
-      {
-        kind: 'configuration',
-        field: 'observers',
-      },
-    );
-  }
-}
-
 function compileCondition(condition: unknown, where: string, problems: Problems): NormalizedFilter {
   if (condition === undefined) return [];
   let filter: Filter | undefined;
@@ -100,12 +64,6 @@ function compileCondition(condition: unknown, where: string, problems: Problems)
     problems.add(`${where}.condition: ${(err as Error).message}`);
     return [];
   }
-}
-
-function positive(v: unknown, where: string, problems: Problems, integer = false): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v)))
-    problems.add(`${where} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
 }
 
 function templates(values: unknown[], where: string, problems: Problems): void {
@@ -146,7 +104,7 @@ function checkAction(
         problems.add(`${where}.headers must map names to strings`);
       if (a.secret !== undefined && (typeof a.secret !== 'string' || a.secret.length === 0))
         problems.add(`${where}.secret must be a non-empty string`);
-      positive(a.timeoutMs, `${where}.timeoutMs`, problems);
+      problems.positive(a.timeoutMs, `${where}.timeoutMs`);
       templates([a.url, ...(isPlainObject(a.headers) ? Object.values(a.headers) : [])], where, problems);
       return;
     }
@@ -202,7 +160,7 @@ export function compileObservers(
   defs: unknown,
   opts: { known?: ReadonlySet<string>; providers?: AvailableProviders } = {},
 ): CompiledObserver[] {
-  const problems = new Problems();
+  const problems = new Problems('observers');
   if (!Array.isArray(defs)) {
     problems.add('observers must be an array');
     problems.throwIfAny('invalid observers');
@@ -243,9 +201,9 @@ export function compileObservers(
     const r = (def.retry ?? {}) as RetryPolicy;
     if (def.retry !== undefined && !isPlainObject(def.retry))
       problems.add(`${where}.retry must be an object`);
-    positive(r.maxAttempts, `${where}.retry.maxAttempts`, problems, true);
-    positive(r.initialDelayMs, `${where}.retry.initialDelayMs`, problems);
-    positive(r.maxDelayMs, `${where}.retry.maxDelayMs`, problems);
+    problems.positive(r.maxAttempts, `${where}.retry.maxAttempts`, true);
+    problems.positive(r.initialDelayMs, `${where}.retry.initialDelayMs`);
+    problems.positive(r.maxDelayMs, `${where}.retry.maxDelayMs`);
     if (r.multiplier !== undefined && (typeof r.multiplier !== 'number' || !(r.multiplier >= 1)))
       problems.add(`${where}.retry.multiplier must be a number ≥ 1`);
     out.push({

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { assertOptionsObject, ErrorCode } from '@fraiseql/core';
+import { assertOptionsObject, ErrorCode, Problems } from '@fraiseql/core';
 import type { Unlisten } from '@fraiseql/postgres';
 import { Registry } from 'prom-client';
 import { builtinActions } from './actions/builtin';
 import { changeLogChannel, ensureChangeLog } from './change-log';
-import { BUILTIN_ACTIONS, type CompiledObserver, compileObservers, Problems, parseKind } from './definitions';
+import { BUILTIN_ACTIONS, type CompiledObserver, compileObservers, parseKind } from './definitions';
 import { createDlqApi } from './dlq';
 import { observersError } from './errors';
 import { checkEvent } from './event';
@@ -145,7 +145,7 @@ class Runtime extends EventEmitter implements ObserverRuntime {
 
   /** Action types of the definitions that nothing can run; checked at start, after registerAction. */
   private checkActionTypes(): void {
-    const problems = new Problems();
+    const problems = new Problems('observers');
     for (const o of this.observers)
       o.actions.forEach((a, i) => {
         if (!this.runners.has(a.type))

@@ -1,5 +1,6 @@
 export * from './fields';
 export * from './job-result';
 export * from './options';
+export * from './problems';
 export * from './secrets';
 export * from './timeout';
