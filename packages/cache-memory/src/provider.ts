@@ -33,17 +33,25 @@ export interface MemoryCacheOptions extends CacheCommonOptions {
 }
 
 /**
- * Strings (and JSON written by `setJson`) are kept as strings, bytes as a private copy: a JSON
- * round trip then costs one parse, not an encode + decode on top.
+ * A value set as a string (or JSON written by `setJson`): kept as text, so a JSON round trip costs
+ * one parse, plus — once it has been read with `get` — its UTF-8 bytes, so later `get`s cost a copy
+ * of those bytes like a value set as bytes, not an encode each time. The bytes are never handed
+ * out themselves (every `get` returns a fresh copy), so no caller can alias the cached value.
  */
-type Stored = string | Uint8Array;
+class Text {
+  bytes: Uint8Array | undefined;
+  constructor(readonly text: string) {}
+}
+
+/** Bytes are kept as a private copy (the caller's buffer is never stored). */
+type Stored = Text | Uint8Array;
 
 const encoder = new TextEncoder();
 const INTEGER = /^-?\d+$/;
 const DEFAULT_TTL_MS = 3_600_000;
 
 function sizeOf(value: Stored, key: string): number {
-  const v = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.byteLength;
+  const v = value instanceof Text ? Buffer.byteLength(value.text, 'utf8') : value.byteLength;
   return v + key.length * 2 + 48; // key as UTF-16 + a rough per-entry overhead, so tiny entries are not free
 }
 
@@ -54,6 +62,11 @@ export class MemoryCache implements CacheProvider {
   readonly #prefix: string;
   readonly #defaultTtlMs: number;
   readonly #maxValueBytes: number;
+  /**
+   * Whether a text value keeps its encoded bytes after the first `get`. Not under a byte bound:
+   * the bound counts each entry once, when it is set, and the kept bytes would double it unseen.
+   */
+  readonly #keepBytes: boolean;
   readonly #flight = new SingleFlight<string>();
   #sweep: NodeJS.Timeout | undefined;
   #closed = false;
@@ -68,6 +81,7 @@ export class MemoryCache implements CacheProvider {
       opts.maxValueBytes ?? Number.POSITIVE_INFINITY,
       maxSize ?? Number.POSITIVE_INFINITY,
     );
+    this.#keepBytes = maxSize === undefined;
     this.#lru = new LRUCache<string, Stored>({
       max,
       ...(maxSize ? { maxSize, sizeCalculation: sizeOf } : {}),
@@ -98,7 +112,7 @@ export class MemoryCache implements CacheProvider {
   }
 
   #put(k: string, value: Stored, ttlMs: number): void {
-    const size = typeof value === 'string' ? value.length : value.byteLength;
+    const size = value instanceof Text ? value.text.length : value.byteLength;
     if (size > this.#maxValueBytes / 3 && sizeOf(value, '') - 48 > this.#maxValueBytes) {
       throw IntegrationError.invalidInput(
         ErrorCode.CacheCapacityExceeded,
@@ -112,27 +126,33 @@ export class MemoryCache implements CacheProvider {
   async get(key: string): Promise<Uint8Array | null> {
     const v = this.#lru.get(this.#key(key));
     if (v === undefined) return null;
-    return typeof v === 'string' ? encoder.encode(v) : v.slice();
+    if (!(v instanceof Text)) return v.slice();
+    if (v.bytes !== undefined) return v.bytes.slice();
+    const bytes = encoder.encode(v.text);
+    if (!this.#keepBytes) return bytes;
+    v.bytes = bytes;
+    return bytes.slice();
   }
 
   async set(key: string, value: Uint8Array | string, ttlMs?: number): Promise<void> {
     const k = this.#key(key);
     const ttl = resolveTtl(ttlMs, this.#defaultTtlMs);
     // Copy bytes so a caller mutating its buffer later cannot change the cached value.
-    const stored = typeof value === 'string' ? value : toBytes(value).slice();
+    const stored = typeof value === 'string' ? new Text(value) : toBytes(value).slice();
     this.#put(k, stored, ttl);
   }
 
   async getJson<T>(key: string): Promise<T | null> {
     const v = this.#lru.get(this.#key(key));
     if (v === undefined) return null;
-    return fromJson<T>(v, key);
+    return fromJson<T>(v instanceof Text ? v.text : v, key);
   }
 
   async setJson<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     const k = this.#key(key);
     const ttl = resolveTtl(ttlMs, this.#defaultTtlMs);
-    this.#put(k, toJson(value, ErrorCode.CacheSerializationError, `Value of cache key "${key}"`), ttl);
+    const json = toJson(value, ErrorCode.CacheSerializationError, `Value of cache key "${key}"`);
+    this.#put(k, new Text(json), ttl);
   }
 
   async delete(key: string): Promise<boolean> {
@@ -198,10 +218,10 @@ export class MemoryCache implements CacheProvider {
     }
     const current = this.#lru.get(k);
     if (current === undefined) {
-      this.#lru.set(k, String(delta), { ttl: this.#defaultTtlMs });
+      this.#lru.set(k, new Text(String(delta)), { ttl: this.#defaultTtlMs });
       return delta;
     }
-    const text = typeof current === 'string' ? current : Buffer.from(current).toString('utf8');
+    const text = current instanceof Text ? current.text : Buffer.from(current).toString('utf8');
     const n = INTEGER.test(text) ? Number(text) : Number.NaN;
     const next = n + delta;
     if (!Number.isSafeInteger(n) || !Number.isSafeInteger(next)) {
@@ -212,7 +232,7 @@ export class MemoryCache implements CacheProvider {
       );
     }
     // noUpdateTTL: an existing counter keeps its remaining TTL.
-    this.#lru.set(k, String(next), { noUpdateTTL: true });
+    this.#lru.set(k, new Text(String(next)), { noUpdateTTL: true });
     return next;
   }
 

@@ -70,6 +70,27 @@ describe('memory cache specifics', () => {
     await c.close();
   });
 
+  it('hands out a fresh copy of a string or JSON value on every get, with or without a byte bound', async () => {
+    for (const c of [await createMemoryCache(), await createMemoryCache({ maxSizeBytes: 4096 })]) {
+      await c.set('s', 'héllo');
+      await c.setJson('j', { a: 1 });
+      for (const key of ['s', 'j']) {
+        const first = (await c.get(key))!;
+        const want = [...first];
+        first.fill(0);
+        const second = (await c.get(key))!;
+        expect([...second]).toEqual(want);
+        expect(second).not.toBe(first);
+        second.fill(1);
+        expect([...(await c.get(key))!]).toEqual(want);
+      }
+      expect(new TextDecoder().decode((await c.get('s'))!)).toBe('héllo');
+      expect(await c.getJson('j')).toEqual({ a: 1 });
+      expect(await c.incr('s').catch((e) => e.code)).toBe('IN202');
+      await c.close();
+    }
+  });
+
   it('rejects bad options with IN002 and fails calls after close', async () => {
     expect(() => new MemoryCache({ maxEntries: 0 })).toThrow(expect.objectContaining({ code: 'IN002' }));
     expect(() => new MemoryCache({ defaultTtlMs: -5 })).toThrow(expect.objectContaining({ code: 'IN204' }));
