@@ -2,7 +2,8 @@ export { BUILTIN_STEPS, type CompiledFlow, compileFlow, Problems } from './defin
 export { createFlowEngine } from './engine';
 export { StepError } from './errors';
 export { decode, encode, setFormatModuleLoader } from './formats';
-export { applyMapping, safeCopy } from './json';
+export { safeCopy } from './json';
+export { applyMapping, type CompiledMapping, compileMapping } from './mapping';
 export { createPluginManager, definePlugin } from './plugins';
 export { backoffDelay } from './step-support';
 export type * from './types';

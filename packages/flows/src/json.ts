@@ -36,11 +36,6 @@ export function depthExceeds(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** Whether a JSONPath expression selects possibly several values (so the result stays an array). */
-function isMulti(path: string): boolean {
-  return /\[\*\]|\.\*|\.\.|\[\?|\[[^\]]*[:,][^\]]*\]/.test(path);
-}
-
 /** Throws when `path` is not a usable JSONPath expression. */
 export function checkJsonPath(path: string): void {
   if (!path.startsWith('$')) throw new Error('must start with "$"');
@@ -62,17 +57,6 @@ export function checkJsonPath(path: string): void {
   JSONPath({ path, json: { a: [1] }, wrap: true, eval: 'safe' });
 }
 
-export function evalJsonPath(path: string, json: unknown): unknown {
-  if (json === null || typeof json !== 'object') return undefined;
-  let result: unknown[];
-  try {
-    result = JSONPath({ path, json: json as object, wrap: true, eval: 'safe' }) as unknown[];
-  } catch (err) {
-    throw permanent(`JSONPath ${path}: ${(err as Error).message}`);
-  }
-  return isMulti(path) ? safeCopy(result) : safeCopy(result[0]);
-}
-
 /** Every JSONPath string leaf of a mapping, with where it is. */
 export function mappingPaths(mapping: unknown, where = 'mapping'): { path: string; where: string }[] {
   if (typeof mapping === 'string') return mapping.startsWith('$') ? [{ path: mapping, where }] : [];
@@ -82,21 +66,6 @@ export function mappingPaths(mapping: unknown, where = 'mapping'): { path: strin
       mappingPaths((mapping as Record<string, unknown>)[k], `${where}.${k}`),
     );
   return [];
-}
-
-/** Applies a transform mapping: "$…" string leaves are JSONPath, other leaves literal. */
-export function applyMapping(mapping: unknown, input: unknown): unknown {
-  if (typeof mapping === 'string') return mapping.startsWith('$') ? evalJsonPath(mapping, input) : mapping;
-  if (Array.isArray(mapping)) return mapping.map((m) => applyMapping(m, input));
-  if (mapping && typeof mapping === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(mapping)) {
-      const v = applyMapping((mapping as Record<string, unknown>)[k], input);
-      if (v !== undefined) setOwn(out, k, v);
-    }
-    return out;
-  }
-  return mapping;
 }
 
 /** Writes `value` at a dotted path of a copy-on-write object; parts never are prototype keys (checked at createFlow). */

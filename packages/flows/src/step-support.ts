@@ -23,6 +23,9 @@ export function fillTemplate(template: string, body: unknown): string {
 export function classify(err: unknown): StepError {
   if (err instanceof StepError) return err;
   if ((err as { permanent?: unknown })?.permanent === true) return permanent(describeError(err));
+  // Connectors flag answers that will not change on a retry (an HTTP 404, a gRPC INVALID_ARGUMENT)
+  // even when their code's family is transient.
+  if ((err as { retryable?: unknown })?.retryable === false) return permanent(describeError(err));
   if (isIntegrationError(err) && !isTransient(err.code)) return permanent(describeError(err));
   return transient(describeError(err));
 }
