@@ -10,9 +10,13 @@ import {
   type ProviderImporter,
 } from '@fraiseql/core';
 import { Registry } from 'prom-client';
+import { type RemoteIntegrations, remoteIntegrations } from './remote-integrations';
+import { embeddedDirOf, readServerFile } from './server-file';
 
 export interface ConfigOptions {
   config?: string;
+  /** A running server to operate through (`--url`); else the one serving the embedded data directory. */
+  url?: string;
 }
 
 /** The config a command runs with: the file given, `./fraiseql.toml`, or the embedded defaults. */
@@ -40,17 +44,24 @@ export function cliImporter(cwd = process.cwd()): ProviderImporter {
   };
 }
 
-/** Runs `fn` with live integrations and always closes them. */
+/**
+ * Runs `fn` with live integrations and always closes them. With `--url`, or while a `serve` holds
+ * the embedded data directory (its `server.json`), `fn` runs against that server's HTTP API.
+ */
 export async function withIntegrations<T>(
   opts: ConfigOptions,
-  fn: (i: Integrations, registry: Registry) => Promise<T>,
+  fn: (i: Integrations & Partial<Pick<RemoteIntegrations, 'queueNames'>>, registry: Registry) => Promise<T>,
 ): Promise<T> {
   const { config } = await resolveConfig(opts);
   const registry = new Registry();
   const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
   try {
     return await fn(integrations, registry);
+  if (opts.url) return fn(remoteIntegrations(opts.url) as unknown as Integrations, new Registry());
   } finally {
+  const dir = embeddedDirOf(config);
+  const running = dir ? readServerFile(dir) : undefined;
+  if (running) return fn(remoteIntegrations(running.url) as unknown as Integrations, new Registry());
     await integrations.close().catch(() => {});
   }
 }

@@ -1,5 +1,7 @@
 import { type IntegrationError, isIntegrationError, redactSecrets } from '@fraiseql/core';
 import { Command, CommanderError } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
+import { addExamples } from './examples';
 
 export type Format = 'table' | 'json';
 
@@ -101,8 +103,10 @@ export async function runProgram(
     .name(name)
     .description(description)
     .exitOverride()
+    .version(pkg.version, '-V, --version', 'print the version')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   register(program, run);
+  addExamples(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,5 +1,6 @@
 export { HttpError } from './errors';
 export { buildOpenApi } from './openapi';
+export { backendQueueNames } from './queue-names';
 export type { RouteSpec } from './route';
 export { ROUTES } from './routes';
 export {

@@ -24,6 +24,8 @@ export interface RouteContext {
   /** The flow engine and its connectors, when flows run in this process. */
   flows?(): FlowManager | undefined;
   connectors?(): Connector[];
+  /** Queue names with jobs in the backend (`[]` when the backend cannot list them). */
+  queueNames?(): Promise<string[]>;
   /** Primary key of an index's documents: learnt from `PUT …/settings`, then `primaryKeys`, then `id`. */
   primaryKeyOf(index: string): string;
   setPrimaryKey(index: string, key: string): void;

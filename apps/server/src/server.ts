@@ -19,6 +19,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { errorForLog, HttpError, mapError, methodNotAllowed, notConfigured, routeNotFound } from './errors';
 import { buildOpenApi } from './openapi';
+import { backendQueueNames } from './queue-names';
 import type { RouteContext, RouteSpec } from './route';
 import { ROUTES } from './routes';
 import { bodyValidationError, parseQuery } from './validation';
@@ -35,6 +36,8 @@ export interface ServerIntegrations {
   flows?: FlowManager;
   connectors?: Connector[];
   /** Called when the server closes (else `service.close()`), unless `closeIntegrations` is false. */
+  /** The shared SqlClient of `createIntegrations` (lets `GET /queues` list the PostgreSQL queues). */
+  sql?: unknown;
   close?(): Promise<void>;
 }
 
@@ -262,6 +265,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     flows: () => integrations.flows,
     connectors: () => integrations.connectors ?? [],
     primaryKeyOf: (index) => primaryKeys.get(index) ?? 'id',
+    queueNames: () => backendQueueNames(integrations),
     setPrimaryKey: (index, key) => primaryKeys.set(index, key),
     openapi: () => {
       openapi ??= buildOpenApi(ROUTES, pkg.version);

@@ -6,6 +6,7 @@ import { CliError, EXIT, type Format, type Io, print } from '../output';
 type Run = (p: Promise<number>) => Promise<void>;
 interface Common {
   config?: string;
+  url?: string;
   format: Format;
 }
 
@@ -19,7 +20,13 @@ export function registerCache(program: Command, io: Io, run: Run): void {
     .command('cache')
     .description('Read and write the cache (note: the memory backend lives in one process)');
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'config file').option('--format <format>', 'table or json', 'table');
+    c
+      .option('-c, --config <file>', 'config file')
+      .option('--format <format>', 'table or json', 'table')
+      .option(
+        '--url <url>',
+        'operate through this running server (default: the `serve` holding the data directory, if any)',
+      );
 
   common(cache.command('get').argument('<key>').description('print a value (exit 1 on a miss)')).action(
     (key: string, o: Common) =>

@@ -1,4 +1,5 @@
-import type { EnqueueOptions, JobInfo, JobState, QueueProvider } from '@fraiseql/core';
+import type { EnqueueOptions, Integrations, JobInfo, JobState, QueueProvider } from '@fraiseql/core';
+import { backendQueueNames } from '@fraiseql/server';
 import type { Command } from 'commander';
 import { withIntegrations } from '../context';
 import { CliError, EXIT, type Format, type Io, print } from '../output';
@@ -6,6 +7,7 @@ import { CliError, EXIT, type Format, type Io, print } from '../output';
 type Run = (p: Promise<number>) => Promise<void>;
 interface Common {
   config?: string;
+  url?: string;
   format: Format;
 }
 
@@ -52,10 +54,28 @@ function dlqOf(q: QueueProvider): DlqBackend {
   return inner as DlqBackend;
 }
 
+/** The worker's built-in queues (apps/worker builtins.ts). */
+const BUILTIN_QUEUES = ['webhook', 'search.index', 'search.delete', 'cache.invalidate'];
+
+/**
+ * Every queue a "whole DLQ" view looks at: the built-in ones, the configured ones, and those the
+ * backend can name (PostgreSQL, directly or through the running server's `GET /queues`).
+ */
+async function everyQueue(i: Integrations & { queueNames?(): Promise<string[]> }): Promise<string[]> {
+  const found = i.queueNames ? await i.queueNames() : await backendQueueNames(i);
+  return [...new Set([...BUILTIN_QUEUES, ...found])].sort();
+}
+
 export function registerQueue(program: Command, io: Io, run: Run): void {
   const queue = program.command('queue').description('Inspect and operate job queues');
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'config file').option('--format <format>', 'table or json', 'table');
+    c
+      .option('-c, --config <file>', 'config file')
+      .option('--format <format>', 'table or json', 'table')
+      .option(
+        '--url <url>',
+        'operate through this running server (default: the `serve` holding the data directory, if any)',
+      );
 
   common(
     queue.command('stats').argument('<queue>').description('pending, failed and paused of a queue'),
@@ -231,10 +251,10 @@ export function registerQueue(program: Command, io: Io, run: Run): void {
   common(
     dlq
       .command('list')
-      .argument('<queue>')
-      .option('--limit <n>', 'page size', '50')
-      .description('failed jobs of a queue'),
-  ).action((name: string, o: Common & { limit?: string }) =>
+      .argument('[queue]', 'one queue (default: every queue)')
+      .option('--limit <n>', 'page size (per queue)', '50')
+      .description('failed jobs of a queue, or of every queue'),
+  ).action((name: string | undefined, o: Common & { limit?: string }) =>
     run(
       withIntegrations(o, async (i) => {
         const q = needQueue(i.queue);
@@ -242,10 +262,20 @@ export function registerQueue(program: Command, io: Io, run: Run): void {
         if (!q.capabilities.inspect) {
           const d = dlqOf(q);
           if (!d.peekFailed) throw new CliError(`the ${q.name} backend cannot list failed jobs`);
+          if (name === undefined) throw new CliError(`the ${q.name} backend needs a queue name`, EXIT.usage);
           print(io, o.format, (await d.peekFailed(name, limit)) as Record<string, unknown>[]);
           return EXIT.ok;
         }
-        print(io, o.format, await q.listJobs(name, { state: 'failed', limit }), JOB_COLUMNS);
+        if (name !== undefined) {
+          print(io, o.format, await q.listJobs(name, { state: 'failed', limit }), JOB_COLUMNS);
+          return EXIT.ok;
+        }
+        const names = await everyQueue(i);
+        const jobs: (JobInfo & { queue: string })[] = [];
+        for (const queueName of names)
+          for (const job of await q.listJobs(queueName, { state: 'failed', limit }))
+            jobs.push({ ...job, queue: queueName });
+        print(io, o.format, jobs, ['queue', ...JOB_COLUMNS]);
         return EXIT.ok;
       }),
     ),

@@ -1,21 +1,42 @@
 import { writeFileSync } from 'node:fs';
+import { type ErrorCode, IntegrationError } from '@fraiseql/core';
 import { sloRulesYaml } from '@fraiseql/observability';
 import type { Command } from 'commander';
 import { CliError, EXIT, type Format, type Io, print } from '../output';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
+export interface ServerRequest {
+  method?: string;
+  /** A JSON value (sent as application/json) or raw text (sent as text/plain). */
+  json?: unknown;
+  text?: string;
+  /** Statuses handed back to the caller instead of becoming an error (e.g. 404 for "absent"). */
+  accept?: number[];
+}
+
 /**
- * A request to a running server (its /metrics, /slo and /flows are per-process, so they are read
- * from it). The token comes from FRAISEQL_API_TOKEN; a non-2xx answer is a CliError with its body.
+ * A request to a running server. The token comes from FRAISEQL_API_TOKEN. A non-2xx answer that is
+ * not in `accept` throws: the server's §2 error body becomes the same IntegrationError a direct call
+ * would have thrown (same message, same exit code), anything else a CliError with its body.
  */
-export async function fetchServer(base: string, path: string, method = 'GET'): Promise<Response> {
+export async function requestServer(base: string, path: string, req: ServerRequest = {}): Promise<Response> {
   const token = process.env.FRAISEQL_API_TOKEN;
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  let body: string | undefined;
+  if (req.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(req.json);
+  } else if (req.text !== undefined) {
+    headers['content-type'] = 'text/plain; charset=utf-8';
+    body = req.text;
+  }
   let res: Response;
   try {
     res = await fetch(new URL(path, base), {
-      method,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
+      method: req.method ?? 'GET',
+      headers,
+      ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
@@ -23,9 +44,32 @@ export async function fetchServer(base: string, path: string, method = 'GET'): P
       `cannot reach the server at ${base}: ${(err as Error).message} (is \`fraiseql-integrations serve\` running? use --url)`,
     );
   }
-  if (!res.ok)
-    throw new CliError(`${base}${path} answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  return res;
+  if (res.ok || req.accept?.includes(res.status)) return res;
+  const text = await res.text();
+  const e = errorBody(text);
+  if (e) throw e;
+  throw new CliError(`${base}${path} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+}
+
+/** The IntegrationError of a §2 error body, or undefined when the body is something else. */
+function errorBody(text: string): IntegrationError | undefined {
+  try {
+    const b = JSON.parse(text) as { error?: Record<string, string> };
+    const e = b?.error;
+    if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return undefined;
+    return new IntegrationError(e.code as ErrorCode, e.message, {
+      ...(e.provider ? { provider: e.provider } : {}),
+      ...(e.resource_type ? { resourceType: e.resource_type } : {}),
+      ...(e.field ? { field: e.field } : {}),
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** A GET (or `method`) to a running server whose /metrics, /slo and /flows are per-process. */
+export function fetchServer(base: string, path: string, method = 'GET'): Promise<Response> {
+  return requestServer(base, path, { method });
 }
 
 export const DEFAULT_SERVER_URL = DEFAULT_URL;

@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Document, IndexConfig, SearchProvider } from '@fraiseql/core';
+import type { BulkResult, Document, IndexConfig, SearchProvider } from '@fraiseql/core';
 import type { Command } from 'commander';
 import { withIntegrations } from '../context';
 import { CliError, EXIT, type Format, type Io, print } from '../output';
@@ -8,6 +8,7 @@ import { CliError, EXIT, type Format, type Io, print } from '../output';
 type Run = (p: Promise<number>) => Promise<void>;
 interface Common {
   config?: string;
+  url?: string;
   format: Format;
 }
 
@@ -50,7 +51,13 @@ function progress(io: Io, total: number, force: boolean) {
 export function registerSearch(program: Command, io: Io, run: Run): void {
   const search = program.command('search').description('Query and manage search indexes');
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'config file').option('--format <format>', 'table or json', 'table');
+    c
+      .option('-c, --config <file>', 'config file')
+      .option('--format <format>', 'table or json', 'table')
+      .option(
+        '--url <url>',
+        'operate through this running server (default: the `serve` holding the data directory, if any)',
+      );
 
   common(
     search
@@ -128,7 +135,9 @@ export function registerSearch(program: Command, io: Io, run: Run): void {
           const lineOf: number[] = [];
           const flush = async () => {
             if (batch.length === 0) return;
-            const r = await s.indexDocuments(batch);
+            // The extra argument is for the server's API (it reads ids from the data); providers ignore it.
+            const index2 = s.indexDocuments as (d: Document[], pk: string) => Promise<BulkResult>;
+            const r = await index2.call(s, batch, o.primaryKey);
             succeeded += r.succeeded;
             failed.push(...r.failed);
             batch = [];

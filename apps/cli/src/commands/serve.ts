@@ -9,6 +9,7 @@ import { cliImporter, resolveConfig } from '../context';
 import { observerRuntimeOf } from '../observers-runtime';
 import { CliError, EXIT, type Io } from '../output';
 
+import { embeddedDirOf, writeServerFile } from '../server-file';
 export interface ServeOptions {
   config?: string;
   host?: string;
@@ -89,6 +90,9 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   });
   io.err('shutting down: draining requests and running jobs…');
   // Workers first (running jobs finish or go back to pending), then the server drains and closes
+  // Other commands find us here while we hold the embedded data directory (see server-file.ts).
+  const dir = embeddedDirOf(config);
+  const removeServerFile = dir ? writeServerFile(dir, server.url) : undefined;
   // the providers they share.
   // Observers first: in-flight events finish (their actions may enqueue) and the checkpoint is saved.
   await observers?.stop().catch(() => {});
@@ -111,3 +115,4 @@ export function registerServe(program: Command, io: Io, run: (p: Promise<number>
     .option('--no-worker', 'serve the API only')
     .action((opts: ServeOptions) => run(serve(opts, io)));
 }
+  removeServerFile?.();

@@ -10,7 +10,11 @@ export function registerStatus(program: Command, io: Io, run: (p: Promise<number
     .description('Check every configured provider (exit 1 when one is unhealthy)')
     .option('-c, --config <file>', 'config file')
     .option('--format <format>', 'table or json', 'table')
-    .action((opts: { config?: string; format: Format }) =>
+    .option(
+      '--url <url>',
+      'operate through this running server (default: the `serve` holding the data directory, if any)',
+    )
+    .action((opts: { config?: string; url?: string; format: Format }) =>
       run(
         withIntegrations(opts, async (i) => {
           const status = await i.service.status();

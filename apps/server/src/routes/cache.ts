@@ -35,6 +35,32 @@ export const CACHE_ROUTES: RouteSpec[] = [
     },
   },
   {
+    method: 'GET',
+    url: '/cache/:key/ttl',
+    operationId: 'cacheTtl',
+    summary: 'Remaining TTL of a key',
+    description:
+      '`ttlMs` is the remaining lifetime in milliseconds, `null` when the key is absent or expired.',
+    tag: 'cache',
+    params: { key: PARAMS.key },
+    familyCode: ErrorCode.CacheSerializationError,
+    responses: {
+      200: {
+        description: 'The remaining TTL',
+        schema: {
+          type: 'object',
+          required: ['ttlMs'],
+          properties: { ttlMs: { type: ['integer', 'null'] } },
+        },
+      },
+      ...COMMON_ERRORS,
+    },
+    async handler(ctx, _req, _reply, { params }) {
+      const provider = ctx.cache();
+      return { ttlMs: await timed(ctx, 'cache_get', provider, () => provider.ttl(params.key!)) };
+    },
+  },
+  {
     method: 'PUT',
     url: '/cache/:key',
     operationId: 'cacheSet',

@@ -15,6 +15,31 @@ async function jobOr404(ctx: RouteContext, queue: string, id: string) {
 
 export const QUEUE_ROUTES: RouteSpec[] = [
   {
+    method: 'GET',
+    url: '/queues',
+    operationId: 'listQueues',
+    summary: 'Names of the queues with jobs in the backend',
+    description:
+      'The PostgreSQL backend lists every queue that has jobs; other backends answer an empty list (the contract cannot list queues).',
+    tag: 'queues',
+    familyCode: ErrorCode.InvalidJobOptions,
+    responses: {
+      200: {
+        description: 'Queue names, sorted',
+        schema: {
+          type: 'object',
+          required: ['queues'],
+          properties: { queues: { type: 'array', items: { type: 'string' } } },
+        },
+      },
+      ...COMMON_ERRORS,
+    },
+    async handler(ctx) {
+      ctx.queue();
+      return { queues: (await ctx.queueNames?.()) ?? [] };
+    },
+  },
+  {
     method: 'POST',
     url: '/queues/:queue/jobs',
     operationId: 'enqueue',
