@@ -1,0 +1,3 @@
+export { decodeBody, encodeBody } from './codec.ts';
+export { createAmqpConnector } from './connector.ts';
+export type * from './types.ts';
