@@ -1,6 +1,7 @@
 export * from './cache-suite';
 export * from './expect-error';
 export * from './fake-algolia';
+export * from './fake-elasticsearch/index';
 export * from './fake-meilisearch';
 export * from './fake-typesense';
 export * from './queue-helpers';
