@@ -57,6 +57,8 @@ export const ErrorCode = {
   RedisError: 'IN403',
   RabbitMQError: 'IN404',
   PostgresError: 'IN405',
+  /** Elasticsearch answered an error that no search/network code describes (auth, mapping, cluster). */
+  ElasticsearchError: 'IN406',
   // IN500-599 network
   ConnectionTimeout: 'IN500',
   ConnectionRefused: 'IN501',
@@ -132,6 +134,7 @@ const CODE_KIND: Record<ErrorCode, ErrorKind> = {
   IN403: 'provider',
   IN404: 'provider',
   IN405: 'database',
+  IN406: 'provider',
   IN500: 'provider',
   IN501: 'provider',
   IN502: 'provider',

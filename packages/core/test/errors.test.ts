@@ -22,6 +22,7 @@ describe('error codes', () => {
     expect(ErrorCode.MaxRetriesExceeded).toBe('IN306');
     expect(ErrorCode.RabbitMQError).toBe('IN404');
     expect(ErrorCode.PostgresError).toBe('IN405');
+    expect(ErrorCode.ElasticsearchError).toBe('IN406');
     expect(ErrorCode.CircuitBreakerOpen).toBe('IN503');
   });
 
