@@ -7,8 +7,8 @@ import {
   positiveOption,
   stringOption,
 } from '@fraiseql/core';
-import { Client, connectivityState, Metadata } from '@grpc/grpc-js';
-import { closedError, PROVIDER, statusError } from './errors.ts';
+import { Client, connectivityState, Metadata, status } from '@grpc/grpc-js';
+import { cleanDetails, closedError, PROVIDER, statusError } from './errors.ts';
 import { isHttpVerb, parsePath, requestMessage } from './path.ts';
 import { loadService, type UnaryMethod } from './proto.ts';
 import { channelCredentials } from './tls.ts';
@@ -139,6 +139,26 @@ export async function createGrpcConnector(options: GrpcConnectorOptions): Promis
     return invoke(m, message, toMetadata(opts?.metadata, tag, m.name), ms);
   }
 
+  /**
+   * Why the channel cannot connect: waitForReady only says "deadline", while a call on a failing
+   * channel fails at once with grpc-js's "Last error: …" (a refused connection, a TLS failure).
+   * The probe goes to the standard health-check path with an empty message, never to one of the
+   * service's methods, so a test() has no side effect even if the channel connects meanwhile.
+   */
+  function lastConnectionError(): Promise<string | undefined> {
+    return new Promise((done) => {
+      client.makeUnaryRequest(
+        '/grpc.health.v1.Health/Check',
+        () => Buffer.alloc(0),
+        (b: Buffer) => b,
+        {},
+        new Metadata(),
+        { deadline: Date.now() + 250 },
+        (err) => done(err?.code === status.UNAVAILABLE ? cleanDetails(err.details) : undefined),
+      );
+    });
+  }
+
   /** Method + message from a path (`Get?sku=A1`) and a body. */
   function resolve(path: unknown, body: unknown, what: string) {
     if (typeof path !== 'string' || path === '' || path === '/')
@@ -187,11 +207,10 @@ export async function createGrpcConnector(options: GrpcConnectorOptions): Promis
           client.waitForReady(Date.now() + deadlineMs, (err) => {
             if (!err) return done({ ok: true, latencyMs: latency(), detail: `${endpoint} ready` });
             const state = connectivityState[client.getChannel().getConnectivityState(false)];
-            done({
-              ok: false,
-              latencyMs: latency(),
-              detail: `${endpoint} not ready within ${deadlineMs} ms (channel ${state}): ${err.message}`,
-            });
+            const base = `${endpoint} not ready within ${deadlineMs} ms (channel ${state})`;
+            void lastConnectionError().then((why) =>
+              done({ ok: false, latencyMs: latency(), detail: `${base}: ${why ?? err.message}` }),
+            );
           });
         } catch (err) {
           done({ ok: false, latencyMs: latency(), detail: String((err as Error).message) });

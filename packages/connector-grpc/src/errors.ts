@@ -69,11 +69,18 @@ export class GrpcStatusError extends IntegrationError {
   }
 }
 
+const TLS_FAILURE = /certificate|SSL routines|TLS|handshake/i;
+
+/** grpc-js details without secrets and without its empty trailing `Resolution note:`. */
+export function cleanDetails(details: string): string {
+  return redactSecrets(details).replace(/\s*Resolution note:\s*$/, '');
+}
+
 /** The error of a failed call: `[connector-grpc inv] Update failed: UNAVAILABLE (14): <details>`. */
 export function statusError(tag: string, method: string, err: unknown): GrpcStatusError {
   const e = err as { code?: unknown; details?: unknown; message?: unknown };
   const grpcCode = typeof e?.code === 'number' ? e.code : Status.UNKNOWN;
-  const details = redactSecrets(
+  const details = cleanDetails(
     typeof e?.details === 'string' ? e.details : typeof e?.message === 'string' ? e.message : String(err),
   );
   let { code, kind } = MAPPING[grpcCode] ?? { code: ErrorCode.ProviderUnavailable };
@@ -85,9 +92,13 @@ export function statusError(tag: string, method: string, err: unknown): GrpcStat
     code = ErrorCode.ConnectionRefused;
   }
   const name = grpcStatusName(grpcCode);
+  const hint =
+    grpcCode === Status.UNAVAILABLE && TLS_FAILURE.test(details)
+      ? ' (TLS handshake failed: check tls.caCert, and tls.clientCert/clientKey if the server wants mutual TLS)'
+      : '';
   return new GrpcStatusError(
     code,
-    `[${tag}] ${method} failed: ${name} (${grpcCode})${details ? `: ${details}` : ''}`,
+    `[${tag}] ${method} failed: ${name} (${grpcCode})${details ? `: ${details}` : ''}${hint}`,
     { code: grpcCode, details },
     { ...(kind ? { kind } : {}), cause: err },
   );

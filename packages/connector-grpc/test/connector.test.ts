@@ -198,6 +198,7 @@ describe('deadlines and status codes', () => {
     const t = await c.test();
     expect(t.ok).toBe(false);
     expect(t.detail).toContain(`${endpoint} not ready within 300 ms`);
+    expect(t.detail).toContain('ECONNREFUSED');
   });
 });
 
