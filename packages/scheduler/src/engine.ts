@@ -1,0 +1,249 @@
+import { describeError, type QueueProvider } from '@fraiseql/core';
+import { type ScheduleDef, timingOf } from './definition';
+import { enqueueTicks } from './enqueue';
+import type { SchedulerMetrics } from './metrics';
+import type { ClaimRef, ScheduleStore, StoredSchedule, TickRef } from './store';
+import type { Timing } from './timing';
+import type { SchedulerLogger } from './types';
+
+/** This process's view of one schedule. */
+interface Entry {
+  def: ScheduleDef;
+  timing: Timing;
+  fired: number;
+  /** Ticks up to this instant were handled (claimed, or seen claimed, or skipped as missed). */
+  cursor: number;
+  /** First tick after the cursor (cached: recomputed only once it is due); null when none is left. */
+  next: number | null;
+}
+
+export interface EngineOptions {
+  store: ScheduleStore;
+  queue: QueueProvider;
+  owner: string;
+  now: () => number;
+  tickMs: number;
+  leaseMs: number;
+  metrics: SchedulerMetrics;
+  logger: SchedulerLogger;
+}
+
+/** At most this many ticks of one schedule per pass (a long backfill is spread over passes). */
+const MAX_TICKS_PER_SCHEDULE = 1000;
+const PRUNE_EVERY_MS = 60_000;
+
+const key = (r: TickRef) => `${r.id}|${r.tick}`;
+
+/**
+ * One pass = sync with the store, claim every due tick, enqueue the won ones, record their job ids,
+ * retry this process's failed enqueues and take over stale claims. Never throws: a failing store
+ * or queue is logged, counted and retried on the next pass.
+ */
+export class Engine {
+  readonly #o: EngineOptions;
+  readonly #entries = new Map<string, Entry>();
+  #version: string | null = null;
+  /** Pass time recorded by any scheduler before this process's first pass. */
+  #base: number | null = null;
+  /** Claims this process holds whose enqueue failed. */
+  readonly #retry = new Map<string, TickRef>();
+  /** Start of this process's previous pass (after a successful sync). */
+  #lastPass: number | null = null;
+  #lastStaleSweep = Number.NEGATIVE_INFINITY;
+  #lastPrune = Number.NEGATIVE_INFINITY;
+
+  constructor(o: EngineOptions) {
+    this.#o = o;
+  }
+
+  /** Ticks that arrive within this much of a pass are "late", older ones "missed while down". */
+  get graceMs(): number {
+    return Math.max(3 * this.#o.tickMs, 5000);
+  }
+
+  /** Earliest next tick of any schedule (for the loop's sleep); null when none. */
+  nextDue(): number | null {
+    let min: number | null = null;
+    for (const e of this.#entries.values())
+      if (e.next !== null && (min === null || e.next < min)) min = e.next;
+    return this.#retry.size > 0 ? this.#o.now() : min;
+  }
+
+  async pass(): Promise<void> {
+    const now = this.#o.now();
+    try {
+      await this.#sync(now);
+    } catch (err) {
+      this.#fail('store', err, 'scheduler store sync failed');
+      return;
+    }
+    const since = this.#lastPass ?? this.#base ?? now;
+    this.#lastPass = now;
+    const due = this.#dueTicks(now, now - since > this.#o.tickMs + this.graceMs);
+    let won: TickRef[] = [];
+    if (due.length > 0) {
+      try {
+        won = await this.#o.store.claim(due, this.#o.owner, now);
+        this.#advance(due);
+      } catch (err) {
+        this.#fail('store', err, 'claiming ticks failed');
+      }
+    }
+    const again = await this.#retries(now);
+    const stale = await this.#stale(now);
+    await this.#enqueue([...won, ...again, ...stale]);
+    await this.#prune(now);
+  }
+
+  /** Reloads the schedules when their version changed; keeps cursors of known ones. */
+  async #sync(now: number): Promise<void> {
+    const { version, scannedMs } = await this.#o.store.sync(now);
+    if (this.#base === null) this.#base = scannedMs ?? now;
+    if (version === this.#version) return;
+    const all = await this.#o.store.all();
+    const seen = new Set<string>();
+    for (const s of all) {
+      seen.add(s.def.id);
+      this.#load(s, now);
+    }
+    for (const id of this.#entries.keys()) if (!seen.has(id)) this.#entries.delete(id);
+    this.#version = version;
+  }
+
+  #load(s: StoredSchedule, now: number): void {
+    const prev = this.#entries.get(s.def.id);
+    let timing: Timing;
+    try {
+      timing = timingOf(s.def);
+    } catch (err) {
+      // Validated at upsert; a def written by a newer version we cannot read is skipped, loudly.
+      this.#o.logger.error({ schedule: s.def.id, err: describeError(err) }, 'schedule skipped');
+      this.#entries.delete(s.def.id);
+      return;
+    }
+    const cursor = Math.max(
+      prev?.cursor ?? this.#base ?? now,
+      s.createdAtMs,
+      s.lastTick ?? Number.NEGATIVE_INFINITY,
+    );
+    const changed = !prev || JSON.stringify(prev.def) !== JSON.stringify(s.def);
+    this.#entries.set(s.def.id, {
+      def: s.def,
+      timing,
+      fired: Math.max(s.fired, prev?.fired ?? 0),
+      cursor,
+      next: changed || !prev ? timing.next(cursor) : prev.next,
+    });
+  }
+
+  /**
+   * Due ticks of every schedule, oldest first per schedule. When no scheduler passed for longer
+   * than the grace (`down`), the ticks of the gap were missed while every scheduler was down: only
+   * those inside `backfillMs` fire, else none (the next tick runs as usual).
+   */
+  #dueTicks(now: number, down: boolean): ClaimRef[] {
+    const out: ClaimRef[] = [];
+    for (const e of this.#entries.values()) {
+      if (e.next === null || e.next > now) continue;
+      const limit = e.def.limit;
+      if (limit !== undefined && e.fired >= limit) continue;
+      const from = down ? Math.max(e.cursor, now - e.def.backfillMs) : e.cursor;
+      let t = e.timing.next(from);
+      let n = 0;
+      while (t !== null && t <= now && n < MAX_TICKS_PER_SCHEDULE) {
+        out.push(limit === undefined ? { id: e.def.id, tick: t } : { id: e.def.id, tick: t, limited: true });
+        n++;
+        t = e.timing.next(t);
+      }
+      if (n === 0) {
+        e.cursor = now;
+        e.next = t;
+      }
+    }
+    return out;
+  }
+
+  /** After a claim attempt (won or lost, both are handled), move each schedule past its ticks. */
+  #advance(due: ClaimRef[]): void {
+    for (const r of due) {
+      const e = this.#entries.get(r.id);
+      if (!e || r.tick < e.cursor) continue;
+      e.cursor = r.tick;
+      e.next = e.timing.next(r.tick);
+    }
+  }
+
+  async #retries(now: number): Promise<TickRef[]> {
+    if (this.#retry.size === 0) return [];
+    const refs = [...this.#retry.values()];
+    this.#retry.clear();
+    try {
+      return await this.#o.store.touch(refs, this.#o.owner, now);
+    } catch (err) {
+      for (const r of refs) this.#retry.set(key(r), r);
+      this.#fail('store', err, 'renewing claims failed');
+      return [];
+    }
+  }
+
+  async #stale(now: number): Promise<TickRef[]> {
+    if (now - this.#lastStaleSweep < Math.min(this.#o.leaseMs / 2, 5000)) return [];
+    this.#lastStaleSweep = now;
+    try {
+      const taken = await this.#o.store.takeStale(this.#o.owner, now, this.#o.leaseMs, 1000);
+      if (taken.length > 0)
+        this.#o.logger.warn({ count: taken.length }, 'took over unfinished schedule ticks');
+      return taken;
+    } catch (err) {
+      this.#fail('store', err, 'taking over stale claims failed');
+      return [];
+    }
+  }
+
+  async #enqueue(refs: TickRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const ticks: { ref: TickRef; def: ScheduleDef }[] = [];
+    for (const ref of refs) {
+      const e = this.#entries.get(ref.id);
+      if (e) ticks.push({ ref, def: e.def });
+    }
+    const { done, failed } = await enqueueTicks(this.#o.queue, ticks);
+    const at = this.#o.now();
+    for (const d of done) {
+      this.#o.metrics.fired.inc({ schedule: d.id });
+      this.#o.metrics.lag.observe(Math.max(0, at - d.tick) / 1000);
+      const e = this.#entries.get(d.id);
+      if (e) e.fired++;
+    }
+    if (failed.length > 0) {
+      this.#o.metrics.errors.inc({ stage: 'enqueue' }, failed.length);
+      const first = failed[0];
+      this.#o.logger.warn(
+        { count: failed.length, schedule: first?.ref.id, err: describeError(first?.error) },
+        'enqueue of schedule ticks failed; retrying on the next pass',
+      );
+      for (const f of failed) this.#retry.set(key(f.ref), f.ref);
+    }
+    try {
+      await this.#o.store.complete(done);
+    } catch (err) {
+      // The jobs exist; their claims look unfinished and are re-enqueued after the lease (deduped where the backend dedups).
+      this.#fail('store', err, 'recording job ids failed');
+    }
+  }
+
+  async #prune(now: number): Promise<void> {
+    if (now - this.#lastPrune < PRUNE_EVERY_MS) return;
+    this.#lastPrune = now;
+    try {
+      await this.#o.store.prune(now, 2 * (this.graceMs + this.#o.leaseMs) + PRUNE_EVERY_MS);
+    } catch (err) {
+      this.#fail('store', err, 'pruning claims failed');
+    }
+  }
+
+  #fail(stage: 'store' | 'enqueue', err: unknown, msg: string): void {
+    this.#o.metrics.errors.inc({ stage });
+    this.#o.logger.warn({ err: describeError(err) }, `[scheduler] ${msg}`);
+  }
+}

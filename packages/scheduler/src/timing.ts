@@ -1,0 +1,57 @@
+import { Cron } from 'croner';
+
+/** What decides when a schedule's ticks are: the normalised timing fields of a schedule. */
+export interface TimingDef {
+  cron?: string;
+  everyMs?: number;
+  tz: string;
+  startAtMs?: number;
+  endAtMs?: number;
+}
+
+/** Computes the ticks (epoch ms) of one schedule. */
+export interface Timing {
+  /** The first tick strictly after `afterMs`, inside startAt/endAt; null when there is none. */
+  next(afterMs: number): number | null;
+}
+
+/**
+ * Builds the tick function of a schedule. Throws croner's error for a bad pattern or time zone
+ * (the caller wraps it). Cron handles DST as croner 11 does: a wall-clock time skipped by a
+ * spring-forward runs once at the end of the gap (02:30 → 03:00), a repeated hour on fall-back runs
+ * a fixed-hour pattern once.
+ */
+export function makeTiming(def: TimingDef): Timing {
+  const start = def.startAtMs;
+  const end = def.endAtMs;
+  const inWindow = (t: number | null): number | null =>
+    t === null || (end !== undefined && t > end) ? null : t;
+  if (def.everyMs !== undefined) {
+    const every = def.everyMs;
+    const anchor = start ?? 0;
+    return {
+      next(after) {
+        if (after < anchor) return inWindow(anchor);
+        return inWindow(anchor + (Math.floor((after - anchor) / every) + 1) * every);
+      },
+    };
+  }
+  const cron = new Cron(def.cron as string, { timezone: def.tz, paused: true });
+  // Forces the time-zone conversion now, so a bad zone fails at upsert, not at the first tick.
+  cron.nextRun(new Date(0));
+  return {
+    next(after) {
+      const from = start !== undefined && after < start ? start - 1 : after;
+      const d = cron.nextRun(new Date(from));
+      if (!d) return null;
+      let t = d.getTime();
+      // croner works in whole seconds: make sure the tick is strictly after `from`.
+      if (t <= from) {
+        const d2 = cron.nextRun(new Date(from + 1000 - (from % 1000)));
+        if (!d2) return null;
+        t = d2.getTime();
+      }
+      return inWindow(t);
+    },
+  };
+}
