@@ -43,15 +43,35 @@ class Text {
   constructor(readonly text: string) {}
 }
 
-/** Bytes are kept as a private copy (the caller's buffer is never stored). */
-type Stored = Text | Uint8Array;
+/**
+ * A value set as bytes is kept as a one-byte (latin1) string of those bytes: a private, immutable
+ * copy on V8's heap — cheaper to make than a Uint8Array with an ArrayBuffer of its own (~0.15 µs vs
+ * ~0.5 µs for 100 bytes), and nothing a caller holds can write into it. A value set as a string is
+ * a {@link Text}.
+ */
+type Stored = Text | string;
+
+/**
+ * A copy of stored bytes for a caller. From Node's Buffer pool: ~80 ns for a small value where a
+ * `Uint8Array` with an ArrayBuffer of its own costs ~1 µs, and a Buffer is a Uint8Array. (Not
+ * `Buffer#slice`: that is a view, through which a caller would write into the cache.)
+ */
+function copyOut(bytes: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(bytes.byteLength);
+  out.set(bytes);
+  return out;
+}
 
 const encoder = new TextEncoder();
 const INTEGER = /^-?\d+$/;
 const DEFAULT_TTL_MS = 3_600_000;
 
+function latin1Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
 function sizeOf(value: Stored, key: string): number {
-  const v = value instanceof Text ? Buffer.byteLength(value.text, 'utf8') : value.byteLength;
+  const v = value instanceof Text ? Buffer.byteLength(value.text, 'utf8') : value.length;
   return v + key.length * 2 + 48; // key as UTF-16 + a rough per-entry overhead, so tiny entries are not free
 }
 
@@ -112,7 +132,7 @@ export class MemoryCache implements CacheProvider {
   }
 
   #put(k: string, value: Stored, ttlMs: number): void {
-    const size = value instanceof Text ? value.text.length : value.byteLength;
+    const size = value instanceof Text ? value.text.length : value.length;
     if (size > this.#maxValueBytes / 3 && sizeOf(value, '') - 48 > this.#maxValueBytes) {
       throw IntegrationError.invalidInput(
         ErrorCode.CacheCapacityExceeded,
@@ -126,26 +146,27 @@ export class MemoryCache implements CacheProvider {
   async get(key: string): Promise<Uint8Array | null> {
     const v = this.#lru.get(this.#key(key));
     if (v === undefined) return null;
-    if (!(v instanceof Text)) return v.slice();
-    if (v.bytes !== undefined) return v.bytes.slice();
+    if (typeof v === 'string') return Buffer.from(v, 'latin1');
+    if (v.bytes !== undefined) return copyOut(v.bytes);
     const bytes = encoder.encode(v.text);
     if (!this.#keepBytes) return bytes;
     v.bytes = bytes;
-    return bytes.slice();
+    return copyOut(bytes);
   }
 
   async set(key: string, value: Uint8Array | string, ttlMs?: number): Promise<void> {
     const k = this.#key(key);
     const ttl = resolveTtl(ttlMs, this.#defaultTtlMs);
-    // Copy bytes so a caller mutating its buffer later cannot change the cached value.
-    const stored = typeof value === 'string' ? new Text(value) : toBytes(value).slice();
+    // Copy bytes so a caller mutating its buffer later cannot change the cached value (not
+    // `Buffer#slice`: a view of the caller's buffer).
+    const stored = typeof value === 'string' ? new Text(value) : latin1Of(toBytes(value));
     this.#put(k, stored, ttl);
   }
 
   async getJson<T>(key: string): Promise<T | null> {
     const v = this.#lru.get(this.#key(key));
     if (v === undefined) return null;
-    return fromJson<T>(v instanceof Text ? v.text : v, key);
+    return fromJson<T>(v instanceof Text ? v.text : Buffer.from(v, 'latin1'), key);
   }
 
   async setJson<T>(key: string, value: T, ttlMs?: number): Promise<void> {
@@ -221,7 +242,7 @@ export class MemoryCache implements CacheProvider {
       this.#lru.set(k, new Text(String(delta)), { ttl: this.#defaultTtlMs });
       return delta;
     }
-    const text = current instanceof Text ? current.text : Buffer.from(current).toString('utf8');
+    const text = current instanceof Text ? current.text : Buffer.from(current, 'latin1').toString('utf8');
     const n = INTEGER.test(text) ? Number(text) : Number.NaN;
     const next = n + delta;
     if (!Number.isSafeInteger(n) || !Number.isSafeInteger(next)) {

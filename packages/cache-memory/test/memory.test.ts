@@ -70,6 +70,18 @@ describe('memory cache specifics', () => {
     await c.close();
   });
 
+  it('keeps its own copy of a Buffer value too (Buffer#slice would be a view)', async () => {
+    const c = await createMemoryCache();
+    const buf = Buffer.from([1, 2, 3]);
+    await c.set('b', buf);
+    buf[0] = 9;
+    const got = (await c.get('b'))!;
+    expect([...got]).toEqual([1, 2, 3]);
+    got[1] = 9;
+    expect([...(await c.get('b'))!]).toEqual([1, 2, 3]);
+    await c.close();
+  });
+
   it('hands out a fresh copy of a string or JSON value on every get, with or without a byte bound', async () => {
     for (const c of [await createMemoryCache(), await createMemoryCache({ maxSizeBytes: 4096 })]) {
       await c.set('s', 'héllo');
