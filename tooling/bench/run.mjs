@@ -42,6 +42,7 @@ const SUITES = [
   'observers-nats',
   'query-cache',
   'flows',
+  'grpc',
   'server',
 ];
 const only = typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined;

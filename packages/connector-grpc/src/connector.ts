@@ -123,20 +123,25 @@ export async function createGrpcConnector(options: GrpcConnectorOptions): Promis
     });
   }
 
-  async function call(methodName: string, body?: unknown, opts?: GrpcCallOptions): Promise<unknown> {
-    if (typeof methodName !== 'string' || methodName === '')
-      throw IntegrationError.invalidInput(
-        ErrorCode.UnsupportedOperation,
-        `[${tag}] call needs a method name (methods: ${methods.join(', ')})`,
-        'method',
-      );
-    const m = method(methodName);
-    const ms =
-      opts?.deadlineMs === undefined
-        ? deadlineMs
-        : positiveOption(opts.deadlineMs, 'deadlineMs', deadlineMs, tag, 'milliseconds');
-    const message = requestMessage(body, undefined, m.boolFields, tag, m.name);
-    return invoke(m, message, toMetadata(opts?.metadata, tag, m.name), ms);
+  // Not `async`: one promise per call, as with a grpc-js client (errors still arrive as rejections).
+  function call(methodName: string, body?: unknown, opts?: GrpcCallOptions): Promise<unknown> {
+    try {
+      if (typeof methodName !== 'string' || methodName === '')
+        throw IntegrationError.invalidInput(
+          ErrorCode.UnsupportedOperation,
+          `[${tag}] call needs a method name (methods: ${methods.join(', ')})`,
+          'method',
+        );
+      const m = method(methodName);
+      const ms =
+        opts?.deadlineMs === undefined
+          ? deadlineMs
+          : positiveOption(opts.deadlineMs, 'deadlineMs', deadlineMs, tag, 'milliseconds');
+      const message = requestMessage(body, undefined, m.boolFields, tag, m.name);
+      return invoke(m, message, toMetadata(opts?.metadata, tag, m.name), ms);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
