@@ -22,6 +22,7 @@ import { buildOpenApi } from './openapi';
 import { backendQueueNames } from './queue-names';
 import type { RouteContext, RouteSpec } from './route';
 import { ROUTES } from './routes';
+import { registerUi } from './routes/ui';
 import { bodyValidationError, parseQuery } from './validation';
 
 /** The providers the server serves: what `createIntegrations()` from `@fraiseql/core` returns. */
@@ -425,6 +426,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     for (const route of ROUTES) if (route.body && !route.body.schema) scope.route(toRoute(route));
   });
+  // The dashboard's static files under /ui/ (public: the page asks for the token itself).
+  app.register((scope) => registerUi(scope));
 
   return app;
 }

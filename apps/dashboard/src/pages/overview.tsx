@@ -51,9 +51,12 @@ function BudgetChart({ name, samples }: { name: string; samples: number[] }) {
   const w = 160;
   const h = 36;
   const last = samples.at(-1);
-  const points = samples
+  // Newest sample at the right edge; one sample is drawn as a short flat line so it shows.
+  const shown = samples.length === 1 ? [samples[0]!, samples[0]!] : samples;
+  const step = w / (MAX_SAMPLES - 1);
+  const points = shown
     .map((v, i) => {
-      const x = samples.length === 1 ? w : (i / (MAX_SAMPLES - 1)) * w;
+      const x = w - (shown.length - 1 - i) * step;
       const y = h - 2 - Math.max(0, Math.min(1, v)) * (h - 4);
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     })

@@ -198,7 +198,7 @@ function IndexView({ index }: { index: string }) {
         ) : null}
       </Section>
       <Section title="Settings">
-        <label for="settings">Index settings (IndexConfig JSON)</label>
+        <label for="settings">Index settings (IndexConfig JSON; saving replaces the current settings)</label>
         <textarea
           id="settings"
           rows={6}
