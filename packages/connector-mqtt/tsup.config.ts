@@ -1,0 +1,3 @@
+import { definePackage } from '../../tooling/tsup.preset.ts';
+
+export default definePackage();
