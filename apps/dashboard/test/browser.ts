@@ -40,7 +40,9 @@ interface AxeViolation {
 export async function expectAccessible(page: Page): Promise<void> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE });
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: unknown[] }> } }).axe;
+    const axe = (
+      window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: unknown[] }> } }
+    ).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
     return r.violations;
   });
@@ -79,7 +81,9 @@ export async function expectKeyboardReachable(page: Page): Promise<void> {
   );
   expect(missed).toEqual([]);
   const headless = await page.evaluate(
-    () => [...document.querySelectorAll('table')].filter((t) => t.querySelectorAll('thead th').length === 0).length,
+    () =>
+      [...document.querySelectorAll('table')].filter((t) => t.querySelectorAll('thead th').length === 0)
+        .length,
   );
   expect(headless).toBe(0);
 }

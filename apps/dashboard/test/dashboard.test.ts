@@ -43,7 +43,9 @@ beforeAll(async () => {
     ],
   });
   expect(docs.status).toBe(200);
-  expect((await server.call(`/cache/${encodeURIComponent(XSS_KEY)}`, { method: 'PUT', text: XSS_VALUE })).status).toBe(204);
+  expect(
+    (await server.call(`/cache/${encodeURIComponent(XSS_KEY)}`, { method: 'PUT', text: XSS_VALUE })).status,
+  ).toBe(204);
 }, 120_000);
 
 afterAll(async () => {
@@ -99,7 +101,10 @@ describe('dashboard in Chromium against the real server', () => {
   });
 
   it('a failed job is found in the UI, retried, and completes', async () => {
-    const res = await server.call('/queues/flaky/jobs', { method: 'POST', body: { data: { note: XSS_JOB }, maxRetries: 0 } });
+    const res = await server.call('/queues/flaky/jobs', {
+      method: 'POST',
+      body: { data: { note: XSS_JOB }, maxRetries: 0 },
+    });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
 

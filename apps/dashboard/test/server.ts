@@ -23,7 +23,8 @@ export interface Served {
 }
 
 export async function serve(opts: { flowsFile?: (dir: string) => string } = {}): Promise<Served> {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (the test runs the real CLI)`);
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: run \`pnpm build\` first (the test runs the real CLI)`);
   const dir = mkdtempSync(join(tmpdir(), 'fraiseql-dashboard-'));
   const flag = join(dir, 'flaky-ok');
   const handlers = join(dir, 'handlers.mjs');
