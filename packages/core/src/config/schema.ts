@@ -22,6 +22,7 @@ import {
   tagged,
 } from './leaves';
 import { observerCrossChecks, observersSection } from './observers';
+import { scheduleCrossChecks, schedulesSection } from './schedules';
 import type { IntegrationsConfig } from './types';
 
 export { showValue } from './leaves';
@@ -168,6 +169,7 @@ export const configSchema = table({
   queues: queuesSection.optional(),
   postgres: postgresSection.optional(),
   observers: observersSection.optional(),
+  schedules: schedulesSection.optional(),
   query_cache: table(
     {
       enabled: bool.optional(),
@@ -301,7 +303,11 @@ export function validateDocument(doc: unknown): ParseResult {
   const r = configSchema.safeParse(doc, { reportInput: true });
   if (r.success) {
     const config = r.data as IntegrationsConfig;
-    const cross = [...observerCrossChecks(config), ...queryCacheCrossChecks(config)];
+    const cross = [
+      ...observerCrossChecks(config),
+      ...queryCacheCrossChecks(config),
+      ...scheduleCrossChecks(config),
+    ];
     return cross.length === 0 ? { ok: true, config } : { ok: false, issues: cross };
   }
   return { ok: false, issues: formatIssues(r.error.issues) };

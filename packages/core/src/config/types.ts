@@ -239,6 +239,27 @@ export interface QueryCacheConfig {
   prefix?: string;
 }
 
+/** `[[schedules]]` (DESIGN §14.1): one recurring job, the input of `@fraiseql/scheduler`'s `upsert`. */
+export interface ScheduleConfig {
+  id: string;
+  /** Cron pattern (5 fields, or 6 with seconds first); one of `cron` / `everyMs`. */
+  cron?: string;
+  /** `every_ms`: fixed interval in milliseconds (≥ 100). */
+  everyMs?: number;
+  /** IANA time zone of `cron`. Default `"UTC"`. */
+  tz?: string;
+  queue: string;
+  /** Job data template, exactly as written. Default `{}`. */
+  data?: unknown;
+  /** `backfill_ms`: ticks missed while every scheduler was down are enqueued inside this window. Default 0. */
+  backfillMs?: number;
+  limit?: number;
+  startAt?: Date;
+  endAt?: Date;
+  /** From `priority`, `max_retries`, `timeout_ms`. */
+  opts?: { priority?: number; maxRetries?: number; timeoutMs?: number };
+}
+
 /** The validated, camelCased form of `fraiseql.toml`. Absent sections are not built. */
 export interface IntegrationsConfig {
   search?: SearchConfig;
@@ -246,5 +267,13 @@ export interface IntegrationsConfig {
   queues?: QueuesConfig;
   postgres?: PostgresConfig;
   observers?: ObserversConfig;
+  /** `[[schedules]]`: run by `serve` and the worker through `@fraiseql/scheduler`. */
+  schedules?: ScheduleConfig[];
   queryCache?: QueryCacheConfig;
+  /** `[flows.<name>]` as written (snake_case): read by `@fraiseql/flows`' `flowsFromConfig` (§10). */
+  flows?: Record<string, Record<string, unknown>>;
+  /** `[connectors.<name>]` as written: `type` plus the connector's options (`*_env` for secrets). */
+  connectors?: Record<string, Record<string, unknown>>;
+  /** `[plugins.<name>]` as written: `module` plus the plugin's options. */
+  plugins?: Record<string, Record<string, unknown>>;
 }
