@@ -1,0 +1,3 @@
+import { describeDistSmoke } from '../../../tooling/dist-smoke.ts';
+
+describeDistSmoke(new URL('..', import.meta.url), { expectExports: ['createTieredCache', 'TieredCache'] });
