@@ -23,6 +23,8 @@ import type {
 } from './types.ts';
 
 export const DEFAULT_DEADLINE_MS = 5_000;
+/** Longest wait for the reason a channel is not ready (after waitForReady gave up). */
+const PROBE_MS = 1_000;
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
@@ -158,7 +160,7 @@ export async function createGrpcConnector(options: GrpcConnectorOptions): Promis
         (b: Buffer) => b,
         {},
         new Metadata(),
-        { deadline: Date.now() + 250 },
+        { deadline: Date.now() + PROBE_MS },
         (err) => done(err?.code === status.UNAVAILABLE ? cleanDetails(err.details) : undefined),
       );
     });

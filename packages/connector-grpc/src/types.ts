@@ -101,7 +101,7 @@ export interface GrpcConnector {
   call(method: string, body?: unknown, opts?: GrpcCallOptions): Promise<unknown>;
   request(req: GrpcRequest): Promise<GrpcResponse>;
   deliver(message: DeliverMessage, destination: GrpcDestination): Promise<void>;
-  /** Waits for the channel to be ready (at most `deadlineMs`). Never throws. */
+  /** Waits for the channel to be ready (at most `deadlineMs`, plus ≤ 1 s to read why not). Never throws. */
   test(): Promise<ConnectorTestResult>;
   /** Closes the channel; idempotent. Calls afterwards fail with IN502. */
   close(): Promise<void>;

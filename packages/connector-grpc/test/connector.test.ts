@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode, isTransient } from '@fraiseql/core';
 import { expectIntegrationError } from '@fraiseql/testkit';
 import { status } from '@grpc/grpc-js';
@@ -232,6 +235,18 @@ describe('lifecycle and configuration', () => {
     );
     expect(svc.message).toContain('service "Inventory" is not defined');
     expect(svc.message).toContain('services: inventory.Inventory');
+    const dir = mkdtempSync(join(tmpdir(), 'fraiseql-grpc-proto-'));
+    try {
+      const broken = join(dir, 'broken.proto');
+      writeFileSync(broken, 'syntax = "proto3";\nservice X { rpc A(');
+      const parse = await expectIntegrationError(
+        () => createGrpcConnector({ ...base, protoFile: broken }),
+        ErrorCode.InvalidConfiguration,
+      );
+      expect(parse.message).toContain(`cannot load ${broken}:`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     for (const bad of [
       { ...base, name: '' },
       { ...base, endpoint: undefined },

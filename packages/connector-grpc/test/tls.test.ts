@@ -51,8 +51,9 @@ describe('TLS', () => {
 
   it('fails with a clear, retryable error when the server certificate is not signed by the given CA', async () => {
     const c = await connector(tlsServer.endpoint, { caCert: pki.otherCaCert }, 1_000);
+    // A generous call deadline: the failed handshake answers at once, however busy the machine.
     const err = await expectIntegrationError(
-      () => c.call('Get', { sku: 'T1' }),
+      () => c.call('Get', { sku: 'T1' }, { deadlineMs: 10_000 }),
       [ErrorCode.ProviderUnavailable, ErrorCode.ConnectionTimeout],
     );
     expect(err.message).toMatch(/^\[connector-grpc secure\] Get failed: (UNAVAILABLE|DEADLINE_EXCEEDED)/);
