@@ -1,0 +1,156 @@
+import {
+  assertIndexName,
+  badQuery,
+  fieldList,
+  type IntegrationError,
+  type NormalizedFilter,
+  normalizeFilter,
+  parseSort,
+  type SearchQuery,
+  type SortSpec,
+  searchPage,
+} from '@fraiseql/core';
+import { type EsQuery, toElasticsearchFilter } from './filter';
+import { covered, exactPath, type KnownIndex, textPath } from './mapping';
+
+/** A search query once checked (IN101 otherwise), before it meets the index's mapping. */
+export interface CheckedQuery {
+  index: string;
+  query: string;
+  limit: number;
+  offset: number;
+  facets: string[];
+  highlight: string[];
+  rawFilter?: string;
+  filter: NormalizedFilter;
+  sort: SortSpec[];
+}
+
+export function checkQuery(q: SearchQuery): CheckedQuery {
+  if (!q || typeof q !== 'object') throw badQuery('A search query must be an object');
+  assertIndexName(q.index);
+  if (typeof q.query !== 'string') throw badQuery('query must be a string ("" browses)', 'query');
+  const { limit, offset } = searchPage(q.limit, q.offset);
+  if (q.rawFilter !== undefined && typeof q.rawFilter !== 'string') {
+    throw badQuery(
+      'rawFilter must be a string: Lucene query syntax, or a JSON query DSL object',
+      'rawFilter',
+    );
+  }
+  const checked: CheckedQuery = {
+    index: q.index,
+    query: q.query,
+    limit,
+    offset,
+    facets: fieldList(q.facets, 'facets'),
+    highlight: fieldList(q.highlight, 'highlight'),
+    filter: normalizeFilter(q.filter),
+    sort: parseSort(q.sort),
+  };
+  if (q.rawFilter !== undefined) checked.rawFilter = q.rawFilter;
+  return checked;
+}
+
+/** The first field the query filters, sorts or facets on that the index does not declare (IN101). */
+export function undeclaredField(q: CheckedQuery, known: KnownIndex): IntegrationError | undefined {
+  for (const leaf of q.filter.flat()) {
+    if (!covered(leaf.field, known.filterable))
+      return badQuery(
+        `Field "${leaf.field}" is not filterable; declare it in the index's filterable fields`,
+        leaf.field,
+      );
+  }
+  for (const s of q.sort) {
+    if (!covered(s.field, known.sortable))
+      return badQuery(
+        `Field "${s.field}" is not sortable; declare it in the index's sortable fields`,
+        'sort',
+      );
+  }
+  for (const f of q.facets) {
+    if (!covered(f, known.filterable))
+      return badQuery(
+        `Facet "${f}" is not filterable; declare it in the index's filterable fields`,
+        'facets',
+      );
+  }
+  return undefined;
+}
+
+/**
+ * `rawFilter` passes engine syntax through: a JSON object is a query DSL clause, anything else
+ * Lucene syntax for a `query_string` query (`category:kitchen AND in_stock:true`).
+ */
+function rawClause(raw: string): EsQuery {
+  const text = raw.trim();
+  if (text.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as EsQuery;
+    } catch (err) {
+      throw badQuery(`rawFilter is not valid JSON: ${(err as Error).message}`, 'rawFilter');
+    }
+    throw badQuery('rawFilter JSON must be a query DSL object', 'rawFilter');
+  }
+  return { query_string: { query: text } };
+}
+
+const WORDY = /[\p{L}\p{N}]/u;
+
+/**
+ * Words: every word must be found in some searchable field (one `multi_match` per word, all
+ * required — a single multi_match with `operator: and` would want every word in the same field),
+ * the last one as a prefix (search as you type) unless the query ends with a space.
+ */
+function wordClauses(query: string, fields: string[]): EsQuery[] {
+  const words = query.split(/\s+/).filter((w) => WORDY.test(w));
+  const prefixLast = !/\s$/.test(query);
+  return words.map((word, i) => ({
+    multi_match: {
+      query: word,
+      fields,
+      type: prefixLast && i === words.length - 1 ? 'bool_prefix' : 'best_fields',
+      operator: 'and',
+      // A searchable field that holds numbers must not turn a word into a query error.
+      lenient: true,
+    },
+  }));
+}
+
+/** The `_search` request body for a checked query. */
+export function searchBody(
+  q: CheckedQuery,
+  known: KnownIndex,
+  maxFacetValues: number,
+): Record<string, unknown> {
+  const exact = (field: string) => exactPath(known, field);
+  const fields = known.searchable.map((f) => textPath(known, f));
+  const must = q.query.trim() === '' ? [] : wordClauses(q.query, fields);
+  const filter = toElasticsearchFilter(q.filter, exact);
+  if (q.rawFilter?.trim()) filter.push(rawClause(q.rawFilter));
+  const body: Record<string, unknown> = {
+    from: q.offset,
+    size: q.limit,
+    track_total_hits: true,
+    query:
+      must.length === 0 && filter.length === 0
+        ? { match_all: {} }
+        : { bool: { ...(must.length > 0 ? { must } : {}), ...(filter.length > 0 ? { filter } : {}) } },
+  };
+  if (q.sort.length > 0) {
+    body.sort = q.sort.map((s) => ({ [exact(s.field)]: { order: s.direction, unmapped_type: 'keyword' } }));
+  }
+  if (q.facets.length > 0) {
+    body.aggs = Object.fromEntries(
+      q.facets.map((f, i) => [`facet_${i}`, { terms: { field: exact(f), size: maxFacetValues } }]),
+    );
+  }
+  if (q.highlight.length > 0) {
+    body.highlight = {
+      pre_tags: ['<mark>'],
+      post_tags: ['</mark>'],
+      fields: Object.fromEntries(q.highlight.map((f) => [textPath(known, f), { number_of_fragments: 0 }])),
+    };
+  }
+  return body;
+}
