@@ -8,6 +8,7 @@ import type {
 import type { Connector, FlowManager } from '@fraiseql/flows';
 import type { ObserverRuntime } from '@fraiseql/observers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ScheduleAdmin } from './routes/schedules';
 import type { ParamSpec, QuerySpec } from './validation';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -24,6 +25,8 @@ export interface RouteContext {
   /** The flow engine and its connectors, when flows run in this process. */
   flows?(): FlowManager | undefined;
   connectors?(): Connector[];
+  /** The scheduler (`@fraiseql/scheduler`), when schedules run in this process (DESIGN §14.1). */
+  scheduler?(): ScheduleAdmin | undefined;
   /** Queue names with jobs in the backend (`[]` when the backend cannot list them). */
   queueNames?(): Promise<string[]>;
   /** Primary key of an index's documents: learnt from `PUT …/settings`, then `primaryKeys`, then `id`. */

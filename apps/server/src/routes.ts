@@ -4,6 +4,7 @@ import { FLOW_ROUTES } from './routes/flows';
 import { SYSTEM_ROUTES } from './routes/health';
 import { OBSERVER_ROUTES } from './routes/observers';
 import { QUEUE_ROUTES } from './routes/queue';
+import { SCHEDULE_ROUTES } from './routes/schedules';
 import { SEARCH_ROUTES } from './routes/search';
 
 /** Every route of the server, one file per resource under `routes/`. */
@@ -14,4 +15,5 @@ export const ROUTES: readonly RouteSpec[] = [
   ...QUEUE_ROUTES,
   ...OBSERVER_ROUTES,
   ...FLOW_ROUTES,
+  ...SCHEDULE_ROUTES,
 ];

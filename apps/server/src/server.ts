@@ -22,6 +22,7 @@ import { buildOpenApi } from './openapi';
 import { backendQueueNames } from './queue-names';
 import type { RouteContext, RouteSpec } from './route';
 import { ROUTES } from './routes';
+import type { ScheduleAdmin } from './routes/schedules';
 import { registerUi } from './routes/ui';
 import { bodyValidationError, parseQuery } from './validation';
 
@@ -36,6 +37,8 @@ export interface ServerIntegrations {
   /** The flow engine (`@fraiseql/flows`), served under `/flows`, and the connectors it uses (DESIGN §10.5). */
   flows?: FlowManager;
   connectors?: Connector[];
+  /** The scheduler (`@fraiseql/scheduler`) `serve` runs, served under `/schedules` (DESIGN §14.1). */
+  scheduler?: ScheduleAdmin;
   /** Called when the server closes (else `service.close()`), unless `closeIntegrations` is false. */
   /** The shared SqlClient of `createIntegrations` (lets `GET /queues` list the PostgreSQL queues). */
   sql?: unknown;
@@ -265,6 +268,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     observers: () => integrations.observers,
     flows: () => integrations.flows,
     connectors: () => integrations.connectors ?? [],
+    scheduler: () => integrations.scheduler,
     primaryKeyOf: (index) => primaryKeys.get(index) ?? 'id',
     queueNames: () => backendQueueNames(integrations),
     setPrimaryKey: (index, key) => primaryKeys.set(index, key),
