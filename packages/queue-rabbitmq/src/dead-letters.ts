@@ -1,7 +1,8 @@
 import type { JobInfo } from '@fraiseql/core';
 import type { GetMessage } from 'amqplib';
 import type { RabbitConnection } from './connection';
-import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
+import { BadEnvelope, type Envelope, jobInfo } from './envelope';
+import { readJob } from './message';
 import type { Publisher } from './publishing';
 
 /** Messages moved per channel by `retryFailed` before their acks. */
@@ -54,7 +55,7 @@ export async function retryDeadLetters(
         // Never retry more than was there when the call started: jobs failing meanwhile wait.
         if (left === Number.POSITIVE_INFINITY) left = msg.fields.messageCount + 1 + taken.length + bad;
         try {
-          taken.push({ msg, env: decodeEnvelope(msg.content) });
+          taken.push({ msg, env: readJob(msg, queue) });
         } catch {
           bad++;
         }
@@ -81,7 +82,7 @@ export async function retryDeadLetters(
 /** A dead letter as a failed job; a body that is not an envelope shows its raw text and the reason. */
 function describeFailed(queue: string, msg: GetMessage): JobInfo {
   try {
-    const env = decodeEnvelope(msg.content);
+    const env = readJob(msg, queue);
     return jobInfo(env, 'failed', env.attempts);
   } catch (err) {
     const reason = err instanceof BadEnvelope ? err.message : String(err);

@@ -1,9 +1,11 @@
 import type { Channel } from 'amqplib';
 import { RabbitConnection } from './connection';
-import { rabbitError } from './errors';
+import { amqpCode, rabbitError } from './errors';
 import {
   DLQ_ARGS,
-  JOBS_ARGS,
+  jobsArgs,
+  LEGACY_MAX_PRIORITY,
+  legacyJobsArgs,
   PAUSED_ARGS,
   type QueueNames,
   queueNames,
@@ -24,11 +26,20 @@ export class Declarations {
   private readonly declaring = new Map<string, Promise<void>>();
   /** Queues whose jobs queue is known to exist, so reads skip the existence check. */
   private readonly known = new Set<string>();
+  /** Jobs queues found declared by 0.x (20 priority levels), used as they are. */
+  private readonly legacy = new Set<string>();
 
   constructor(
     private readonly conn: RabbitConnection,
     private readonly prefix: string,
+    /** `maxPriority` of a queue (its jobs queue's `x-max-priority`, 0 = none). */
+    private readonly maxPriority: (queue: string) => number,
   ) {}
+
+  /** The `queue.declare` arguments of the jobs queue of `queue`, as it exists on the broker. */
+  jobsArgs(queue: string): ReturnType<typeof jobsArgs> {
+    return this.legacy.has(queue) ? legacyJobsArgs() : jobsArgs(this.maxPriority(queue));
+  }
 
   names(queue: string): QueueNames {
     return queueNames(this.prefix, queue);
@@ -43,9 +54,25 @@ export class Declarations {
   ensureQueue(queue: string): Promise<void> {
     const n = this.names(queue);
     return this.declareOnce(`queue:${queue}`, async (ch) => {
-      await ch.assertQueue(n.jobs, JOBS_ARGS);
       await ch.assertQueue(n.dlq, DLQ_ARGS);
       await ch.assertQueue(n.paused, PAUSED_ARGS);
+      try {
+        await ch.assertQueue(n.jobs, this.jobsArgs(queue));
+      } catch (err) {
+        // 406: the jobs queue exists with other arguments. One declared by 0.x (20 levels) is
+        // used as it is: its arguments cannot change, and its jobs must still run. (The refusal
+        // closed this channel; the check runs on a channel of its own.)
+        if (
+          amqpCode(err) !== 406 ||
+          this.legacy.has(queue) ||
+          this.maxPriority(queue) === LEGACY_MAX_PRIORITY
+        )
+          throw err;
+        await this.conn.withTempChannel(`declaring ${n.jobs}`, (c) =>
+          c.assertQueue(n.jobs, legacyJobsArgs()),
+        );
+        this.legacy.add(queue);
+      }
       this.known.add(queue);
     });
   }

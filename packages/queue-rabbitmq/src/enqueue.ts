@@ -8,7 +8,7 @@ import {
 } from '@fraiseql/core';
 import type { Envelope } from './envelope';
 import { invalidArgument, unsupported } from './errors';
-import type { ResolvedRabbitOptions } from './options';
+import { maxPriorityOf, type ResolvedRabbitOptions } from './options';
 
 /**
  * Publishes of one `enqueueMany` in flight at once: a caller's batch of up to 1000 goes out whole
@@ -27,6 +27,7 @@ export function prepareJobs(
   items: { data: unknown; opts?: EnqueueOptions | undefined }[],
 ): { env: Envelope; dataJson: string }[] {
   const queueOpts = resolveQueueOptions(opts.common, queue);
+  const levels = maxPriorityOf(opts, queue);
   const now = Date.now();
   return items.map((item, i) => {
     if (item === null || typeof item !== 'object') {
@@ -38,6 +39,12 @@ export function prepareJobs(
       throw unsupported(
         'dedupKey',
         'RabbitMQ cannot look up pending or running messages by key (capabilities.dedup is false)',
+      );
+    }
+    if (levels === 0 && o?.priority !== undefined && Math.trunc(o.priority) !== 0) {
+      throw unsupported(
+        'priority',
+        `queue "${queue}" has maxPriority 0 (a plain queue without priority levels); set its maxPriority to use priorities`,
       );
     }
     const dataJson = toJson(item.data, ErrorCode.InvalidJobData, 'Job data', opts.maxJobBytes);

@@ -1,10 +1,11 @@
 import type { JobInfo, JobState } from '@fraiseql/core';
 
 /**
- * A job as it travels through RabbitMQ: the JSON body of a persistent message whose `messageId`
- * is the job id and whose `priority` is the job's AMQP level. Everything the worker needs is in
- * the body, because a message's properties cannot be changed after publishing — every state
- * change (retry, park, fail) publishes a new message and then acks the old one.
+ * A job and its state, as the worker tracks it. A message's properties cannot be changed after
+ * publishing, so every state change (retry, park, fail) publishes a new message and then acks the
+ * old one. On the wire it is the lean message of `message.ts` (data as the body, the rest in
+ * properties and headers); messages of the first format carried this object itself as their JSON
+ * body (`v: 1`), and those are still read ({@link decodeEnvelope}).
  */
 export interface Envelope {
   /** Format version. */
@@ -31,17 +32,22 @@ export interface Envelope {
   lastError?: string;
   /** Epoch ms; set on jobs in the dead-letter queue. */
   failedAt?: number;
+  /** The data's JSON bytes as delivered (lean messages): published again as they are. */
+  body?: Buffer;
 }
 
 /** A body we cannot read as an envelope: kept in the dead-letter queue under this reason. */
 export class BadEnvelope extends Error {}
 
+/** The body of a message of the first format (tests publish such messages to check they are read). */
 export function encodeEnvelope(env: Envelope): Buffer {
-  return Buffer.from(JSON.stringify(env), 'utf8');
+  const { body: _body, ...rest } = env;
+  return Buffer.from(JSON.stringify(rest), 'utf8');
 }
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
+/** A message body of the first format (`{ v: 1, … }`): the whole job as JSON. */
 export function decodeEnvelope(body: Buffer): Envelope {
   let env: any;
   try {

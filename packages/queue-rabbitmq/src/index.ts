@@ -2,10 +2,13 @@ import { type RabbitQueueOptions, resolveOptions } from './options';
 import { RabbitQueueProvider } from './provider';
 
 export type { Envelope } from './envelope';
-export type { RabbitQueueOptions } from './options';
+export { JOB_TYPE } from './message';
+export type { RabbitQueueOptions, RabbitQueueSettings } from './options';
 export type { RabbitQueueProvider } from './provider';
 export {
+  DEFAULT_MAX_PRIORITY,
   delayTolerance,
+  LEGACY_MAX_PRIORITY,
   MAX_PRIORITY_LEVEL,
   nextRung,
   priorityLevel,

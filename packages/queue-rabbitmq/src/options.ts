@@ -7,12 +7,32 @@ import {
   positiveIntOption,
   positiveOption,
   type QueueCommonOptions,
+  type QueueOptions,
   redactSecrets,
   urlSecrets,
 } from '@fraiseql/core';
+import { DEFAULT_MAX_PRIORITY, MAX_PRIORITY_LIMIT } from './topology';
+
+/** Settings of one queue (`queues.<name>` or `queueDefaults`): the common ones plus RabbitMQ's. */
+export interface RabbitQueueSettings extends QueueOptions {
+  /**
+   * Priority levels of the queue's jobs queue (`x-max-priority`), 0-255. RabbitMQ keeps one
+   * internal queue per level, so fewer levels are faster. Priorities map onto levels by magnitude
+   * (with 10: 0 | 1 | 2–3 | 4–7 | 8–15 | 16+, mirrored below 0; see `priorityLevel`); within a
+   * level jobs run oldest first. `0` declares a plain queue — the broker's fastest path — and then an
+   * `enqueue` with a non-zero `priority` on that queue throws IN005. Fixed when the queue is first
+   * declared (RabbitMQ cannot change it; a queue declared by 0.x keeps its 20 levels).
+   * Default 10 (RabbitMQ's guidance).
+   */
+  maxPriority?: number;
+}
 
 /** Options of {@link createRabbitQueue}, on top of the options every queue factory takes. */
 export interface RabbitQueueOptions extends QueueCommonOptions {
+  /** Settings for queues not listed in `queues` (see {@link RabbitQueueSettings}). */
+  queueDefaults?: RabbitQueueSettings;
+  /** Settings per queue name (see {@link RabbitQueueSettings}). */
+  queues?: Record<string, RabbitQueueSettings>;
   /**
    * AMQP URL, e.g. `amqp://user:pass@host:5672/vhost` (`amqps://` for TLS). Query parameters
    * (`heartbeat`, `frameMax`, …) pass through to amqplib; without `heartbeat` it is derived from
@@ -69,7 +89,7 @@ export interface ResolvedRabbitOptions {
   connectionName: string;
   concurrency: number;
   heartbeatSeconds: number;
-  common: QueueCommonOptions;
+  common: RabbitQueueOptions;
 }
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -110,6 +130,12 @@ export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions 
     ['queueDefaults', opts.queueDefaults],
     ...Object.entries(opts.queues ?? {}).map(([k, v]) => [`queues.${k}`, v] as const),
   ] as const) {
+    const mp = q?.maxPriority;
+    if (mp !== undefined && (!Number.isInteger(mp) || mp < 0 || mp > MAX_PRIORITY_LIMIT)) {
+      throw invalid(
+        `${name}.maxPriority must be an integer from 0 to ${MAX_PRIORITY_LIMIT}, got ${String(mp)}`,
+      );
+    }
     if (q?.rateLimit !== undefined) {
       throw new IntegrationError(
         ErrorCode.UnsupportedOperation,
@@ -189,6 +215,12 @@ export function resolveOptions(opts: RabbitQueueOptions): ResolvedRabbitOptions 
     heartbeatSeconds: Math.min(300, Math.max(1, Math.round(visibilityTimeoutMs / 2000))),
     common: opts,
   };
+}
+
+/** `maxPriority` of a queue: its own setting, else `queueDefaults`, else 10. */
+export function maxPriorityOf(opts: ResolvedRabbitOptions, queue: string): number {
+  const own = opts.common.queues?.[queue];
+  return own?.maxPriority ?? opts.common.queueDefaults?.maxPriority ?? DEFAULT_MAX_PRIORITY;
 }
 
 /** The URL amqplib gets: the caller's, with a heartbeat unless it names one itself. */

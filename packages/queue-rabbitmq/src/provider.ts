@@ -19,9 +19,9 @@ import { Declarations } from './declarations';
 import { PUBLISH_BATCH, prepareJobs } from './enqueue';
 import type { Envelope } from './envelope';
 import { invalidArgument, PROVIDER, unavailable, unsupported } from './errors';
-import type { ResolvedRabbitOptions } from './options';
+import { maxPriorityOf, type ResolvedRabbitOptions } from './options';
 import { Publisher } from './publishing';
-import { DLQ_ARGS, JOBS_ARGS, RUNGS_MS, rungArgs } from './topology';
+import { DLQ_ARGS, RUNGS_MS, rungArgs } from './topology';
 import { RabbitWorker } from './worker';
 import type { WorkerHost } from './worker-host';
 
@@ -32,7 +32,9 @@ const NO_ID_LOOKUP =
  * The RabbitMQ queue (`createRabbitQueue`). See the package README for the design: names, the
  * job envelope, delays, retries, the dead-letter queue, pause and reconnects.
  *
- * Capabilities: `priority` (levels -10..10 exact, see {@link priorityLevel}), `delay` (TTL rungs,
+ * Capabilities: `priority` (per queue `maxPriority` levels, default 10: -5..5 exact, see
+ * {@link priorityLevel}; false when `queueDefaults.maxPriority` is 0 — queues listed with their own
+ * `maxPriority` may differ, and a non-zero priority on a queue without levels throws IN005), `delay` (TTL rungs,
  * never early), `pause` (a durable flag + a control fan-out, across processes). Not supported,
  * each throwing IN005: `dedup` (RabbitMQ cannot look up pending messages by key), `inspect`
  * (`getJob`/`listJobs`) and `retryById` (`retryJob`/`deleteJob`): a queue cannot be read or
@@ -41,14 +43,7 @@ const NO_ID_LOOKUP =
  */
 export class RabbitQueueProvider implements QueueProvider {
   readonly name = PROVIDER;
-  readonly capabilities: QueueCapabilities = Object.freeze({
-    priority: true,
-    delay: true,
-    dedup: false,
-    inspect: false,
-    retryById: false,
-    pause: true,
-  });
+  readonly capabilities: QueueCapabilities;
 
   private readonly conn: RabbitConnection;
   private readonly workers = new Set<RabbitWorker<any>>();
@@ -60,9 +55,19 @@ export class RabbitQueueProvider implements QueueProvider {
   private readonly host: WorkerHost;
 
   constructor(private readonly opts: ResolvedRabbitOptions) {
+    this.capabilities = Object.freeze({
+      // What a queue gets unless it is listed with its own `maxPriority`.
+      priority: (opts.common.queueDefaults?.maxPriority ?? 1) > 0,
+      delay: true,
+      dedup: false,
+      inspect: false,
+      retryById: false,
+      pause: true,
+    });
+    const maxPriority = (queue: string) => maxPriorityOf(opts, queue);
     this.conn = new RabbitConnection(opts);
-    this.decl = new Declarations(this.conn, opts.prefix);
-    this.publisher = new Publisher(this.conn, this.decl);
+    this.decl = new Declarations(this.conn, opts.prefix, maxPriority);
+    this.publisher = new Publisher(this.conn, this.decl, maxPriority);
     this.control = new PauseControl(this.conn, this.decl, opts, this.workers, () => this.closed);
     this.conn.on('connected', () => {
       this.decl.reset();
@@ -158,7 +163,7 @@ export class RabbitQueueProvider implements QueueProvider {
       // Rungs come and go (x-expires), so each is declared to be counted; a rung created here is
       // empty and expires again on its own.
       const replies = await Promise.all([
-        ch.assertQueue(n.jobs, JOBS_ARGS),
+        ch.assertQueue(n.jobs, this.decl.jobsArgs(queue)),
         ...RUNGS_MS.map((ms) => ch.assertQueue(n.delay(ms), rungArgs(n.jobs, ms))),
       ]);
       return replies.reduce((sum, r) => sum + r.messageCount, 0);

@@ -2,32 +2,16 @@ import type { ConsumeMessage, Options } from 'amqplib';
 import type { RabbitConnection } from './connection';
 import type { Declarations } from './declarations';
 import type { Envelope } from './envelope';
-import { nextRung, priorityLevel } from './topology';
-
-/** The message body; `dataJson` (already validated and sized by `toJson`) is spliced in as is. */
-export function encode(env: Envelope, dataJson?: string): Buffer {
-  if (dataJson === undefined) return Buffer.from(JSON.stringify(env), 'utf8');
-  const { data: _data, ...rest } = env;
-  const head = JSON.stringify(rest);
-  return Buffer.from(`${head.slice(0, -1)},"data":${dataJson}}`, 'utf8');
-}
-
-function props(env: Envelope): Options.Publish {
-  return {
-    persistent: true,
-    messageId: env.id,
-    priority: priorityLevel(env.priority),
-    contentType: 'application/json',
-    timestamp: Math.floor(env.createdAt / 1000),
-    type: 'fraiseql.job',
-  };
-}
+import { jobMessage } from './message';
+import { nextRung } from './topology';
 
 /** Confirmed publishes of jobs: to the jobs queue, a delay rung, or the dead-letter queue. */
 export class Publisher {
   constructor(
     private readonly conn: RabbitConnection,
     private readonly decl: Declarations,
+    /** `maxPriority` of a queue (0: a plain queue, no priority property). */
+    private readonly maxPriority: (queue: string) => number,
   ) {}
 
   /**
@@ -44,14 +28,17 @@ export class Publisher {
       target = n.delay(rung);
       await this.decl.ensureRung(env.queue, rung);
     }
-    await this.conn.publish('', target, encode(env, dataJson), props(env), what, () =>
+    const m = jobMessage(env, this.maxPriority(env.queue), dataJson);
+    await this.conn.publish('', target, m.content, m.props, what, () =>
       this.decl.redeclareQueue(env.queue, rung),
     );
   }
 
   async sendToDlq(env: Envelope, what: string): Promise<void> {
     await this.decl.ensureQueue(env.queue);
-    await this.conn.publish('', this.decl.names(env.queue).dlq, encode(env), props(env), what, () =>
+    // No priority on the dead-letter queue (a plain queue): it is read oldest first.
+    const m = jobMessage(env, 0);
+    await this.conn.publish('', this.decl.names(env.queue).dlq, m.content, m.props, what, () =>
       this.decl.redeclareQueue(env.queue),
     );
   }
@@ -65,6 +52,8 @@ export class Publisher {
       headers: { ...(msg.properties.headers ?? {}), 'x-fraiseql-error': reason },
     };
     if (typeof msg.properties.messageId === 'string') props.messageId = msg.properties.messageId;
+    if (typeof msg.properties.type === 'string') props.type = msg.properties.type;
+    if (typeof msg.properties.timestamp === 'number') props.timestamp = msg.properties.timestamp;
     await this.conn.publish(
       '',
       this.decl.names(queue).dlq,

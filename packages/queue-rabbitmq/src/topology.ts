@@ -8,26 +8,43 @@
  *
  * | object | name | arguments |
  * |---|---|---|
- * | jobs ready to run | `fraiseql.jobs.<queue>` | durable, `x-max-priority: 20` |
+ * | jobs ready to run | `fraiseql.jobs.<queue>` | durable, `x-max-priority: <maxPriority>` (none when 0) |
  * | failed jobs (dead letters) | `fraiseql.dlq.<queue>` | durable |
  * | pause flag | `fraiseql.paused.<queue>` | durable, `x-max-length: 1`; one message = paused |
  * | delay rung | `fraiseql.delay.<queue>.<ms>` | durable, `x-message-ttl: <ms>`, dead-letters to the jobs queue, `x-expires` |
  * | control fan-out | exchange `fraiseql.control` | durable fanout; "re-read the pause flag of <queue>" |
  */
 
-/** Highest AMQP priority level of a jobs queue (`x-max-priority`). */
-export const MAX_PRIORITY_LEVEL = 20;
-/** Our priority 0 sits in the middle, so negative priorities stay below the default. */
-const PRIORITY_OFFSET = MAX_PRIORITY_LEVEL / 2;
+/**
+ * Default `maxPriority` of a jobs queue (`x-max-priority`): 10, RabbitMQ's own guidance — every
+ * level is an internal queue in the broker, so more levels cost throughput.
+ */
+export const DEFAULT_MAX_PRIORITY = 10;
+/** Largest `x-max-priority` RabbitMQ accepts. */
+export const MAX_PRIORITY_LIMIT = 255;
+/**
+ * The `x-max-priority` every jobs queue had before `maxPriority` existed (0.x). A queue declared
+ * that way keeps it (its arguments cannot change): see {@link legacyJobsArgs}.
+ */
+export const LEGACY_MAX_PRIORITY = 20;
+/** @deprecated The old fixed level count; jobs queues now have `maxPriority` levels (default 10). */
+export const MAX_PRIORITY_LEVEL = LEGACY_MAX_PRIORITY;
 
 /**
- * AMQP priority level of a job priority: `clamp(priority, -10, 10) + 10`. Priorities -10..10 keep
- * their exact order; everything above 10 shares level 20 and everything below -10 level 0, and
- * within one level jobs run oldest first. (RabbitMQ keeps one internal queue per level, which is
- * why the range is small.)
+ * AMQP priority level of a job priority on a queue with `maxPriority` levels (> 0). Priority 0
+ * sits in the middle (`floor(maxPriority / 2)`), so negative priorities stay below the default;
+ * from there each level holds twice the magnitudes of the one before: 1, 2–3, 4–7, 8–15, … (and
+ * -1, -2…-3, … below), the outermost level taking everything beyond. With the default 10 levels:
+ * 0 | 1 | 2–3 | 4–7 | 8–15 | 16+ above, mirrored below. Priorities of different levels run in
+ * order; within one level jobs run oldest first. (RabbitMQ keeps one internal queue per level,
+ * which is why levels are few, and why they grow by magnitude: 10 levels still tell 5 from 10.)
  */
-export function priorityLevel(priority: number): number {
-  return Math.min(MAX_PRIORITY_LEVEL, Math.max(0, Math.trunc(priority) + PRIORITY_OFFSET));
+export function priorityLevel(priority: number, maxPriority = DEFAULT_MAX_PRIORITY): number {
+  const center = Math.floor(maxPriority / 2);
+  const p = Math.trunc(priority);
+  if (p === 0 || !Number.isFinite(p)) return p > 0 ? maxPriority : p < 0 ? 0 : center;
+  const steps = Math.floor(Math.log2(Math.abs(p))) + 1;
+  return p > 0 ? center + Math.min(maxPriority - center, steps) : center - Math.min(center, steps);
 }
 
 /** Smallest and largest delay rung, as powers of two of milliseconds (32 ms … 2^22 ms ≈ 70 min). */
@@ -103,8 +120,17 @@ export function controlExchange(prefix: string): string {
   return `${prefix}.control`;
 }
 
-/** `queue.declare` arguments; identical on every declare, or RabbitMQ refuses it (406). */
-export const JOBS_ARGS = { durable: true, arguments: { 'x-max-priority': MAX_PRIORITY_LEVEL } };
+/**
+ * `queue.declare` arguments of a jobs queue; identical on every declare, or RabbitMQ refuses it
+ * (406). `maxPriority` 0 declares a plain queue (no priority levels: the broker's fast path).
+ */
+export function jobsArgs(maxPriority: number): { durable: true; arguments?: Record<string, number> } {
+  return maxPriority > 0
+    ? { durable: true, arguments: { 'x-max-priority': maxPriority } }
+    : { durable: true };
+}
+/** The arguments of a jobs queue declared by 0.x (fixed 20 levels), accepted when found. */
+export const legacyJobsArgs = () => jobsArgs(LEGACY_MAX_PRIORITY);
 export const DLQ_ARGS = { durable: true };
 export const PAUSED_ARGS = { durable: true, arguments: { 'x-max-length': 1 } };
 

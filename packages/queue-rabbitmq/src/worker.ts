@@ -12,8 +12,9 @@ import {
   withTimeout,
 } from '@fraiseql/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { BadEnvelope, decodeEnvelope, type Envelope, jobInfo } from './envelope';
+import { BadEnvelope, type Envelope, jobInfo } from './envelope';
 import { rabbitError } from './errors';
+import { readJob } from './message';
 import { LOCAL_WAIT_MS } from './topology';
 import { type Running, recordDelivery, type WorkerChannel, type WorkerHost } from './worker-host';
 import { asError, classify, type Outcome } from './worker-outcome';
@@ -216,9 +217,7 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
   private async handle(wch: WorkerChannel, msg: ConsumeMessage): Promise<void> {
     let env: Envelope;
     try {
-      env = decodeEnvelope(msg.content);
-      // Whatever the body claims, a delivery of this queue stays in this queue.
-      env.queue = this.queue;
+      env = readJob(msg, this.queue);
     } catch (err) {
       const reason = err instanceof BadEnvelope ? err.message : String(err);
       await this.record(wch, msg, () => this.host.quarantine(this.queue, msg, reason));

@@ -190,16 +190,16 @@ describeQueueProvider('rabbitmq', (opts) => tracker.create(opts), {
       expect(await p.queueLength(q)).toBe(0);
     });
 
-    it('priorities -10..10 keep their order; beyond that they share the top or bottom level', async () => {
-      expect([-11, -10, -1, 0, 1, 10, 11, 2 ** 31 - 1].map(priorityLevel)).toEqual([
-        0, 0, 9, 10, 11, 20, 20, 20,
+    it('priorities map onto 10 levels by magnitude; within a level jobs run oldest first', async () => {
+      expect([-16, -5, -1, 0, 1, 5, 6, 2 ** 31 - 1].map((p) => priorityLevel(p))).toEqual([
+        0, 2, 4, 5, 6, 8, 8, 10,
       ]);
       const p = await ctx.setup();
       const q = ctx.queueName('prio');
-      const low = await p.enqueue(q, { n: 'low' }, { priority: -10 });
+      const low = await p.enqueue(q, { n: 'low' }, { priority: -5 });
       const top1 = await p.enqueue(q, { n: 'top1' }, { priority: 1000 });
       const mid = await p.enqueue(q, { n: 'mid' }, { priority: 3 });
-      const top2 = await p.enqueue(q, { n: 'top2' }, { priority: 10 });
+      const top2 = await p.enqueue(q, { n: 'top2' }, { priority: 16 });
       const order: string[] = [];
       ctx.track(
         p.process(q, async (job) => {
@@ -207,7 +207,7 @@ describeQueueProvider('rabbitmq', (opts) => tracker.create(opts), {
         }),
       );
       await ctx.waitFor(() => order.length === 4, 'four jobs');
-      // 1000 and 10 share level 20, so they run oldest first.
+      // 1000 and 16 share level 10, so they run oldest first.
       expect(order).toEqual([top1, top2, mid, low]);
     });
 

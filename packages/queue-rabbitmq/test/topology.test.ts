@@ -76,15 +76,24 @@ describe('names and priorities', () => {
     for (const name of [n.jobs, n.dlq, n.paused, ...n.rungs()]) expect(name.length).toBeLessThanOrEqual(255);
   });
 
-  it('map priorities onto levels 0..20, monotonically', () => {
-    let last = -1;
-    for (let p = -50; p <= 50; p++) {
-      const level = priorityLevel(p);
-      expect(level).toBeGreaterThanOrEqual(last);
-      expect(level).toBeGreaterThanOrEqual(0);
-      expect(level).toBeLessThanOrEqual(20);
-      last = level;
+  it('map priorities onto levels 0..maxPriority, monotonically, 0 in the middle', () => {
+    for (const max of [1, 2, 10, 20, 255]) {
+      let last = -1;
+      for (let p = -300; p <= 300; p++) {
+        const level = priorityLevel(p, max);
+        expect(level).toBeGreaterThanOrEqual(last);
+        expect(level).toBeGreaterThanOrEqual(0);
+        expect(level).toBeLessThanOrEqual(max);
+        last = level;
+      }
     }
-    expect(priorityLevel(0)).toBe(10);
+    // Levels by magnitude: 0 | 1 | 2-3 | 4-7 | 8-15 | 16+ (mirrored below) on the default 10.
+    expect(
+      [-100, -16, -15, -8, -7, -4, -3, -2, -1, 0, 1, 2, 3, 4, 7, 8, 15, 16, 2 ** 40].map((p) =>
+        priorityLevel(p),
+      ),
+    ).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 7, 7, 8, 8, 9, 9, 10, 10]);
+    expect(priorityLevel(0.9)).toBe(5);
+    expect([-5, 0, 5].map((p) => priorityLevel(p, 1))).toEqual([0, 0, 1]);
   });
 });
