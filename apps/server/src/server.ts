@@ -7,6 +7,7 @@ import {
   ErrorCode,
   IntegrationError,
   type IntegrationService,
+  type IntegrationsTracing,
   positiveIntOption,
   type QueueProvider,
   redactSecrets,
@@ -39,7 +40,8 @@ export interface ServerIntegrations {
   connectors?: Connector[];
   /** The scheduler (`@fraiseql/scheduler`) `serve` runs, served under `/schedules` (DESIGN §14.1). */
   scheduler?: ScheduleAdmin;
-  /** Called when the server closes (else `service.close()`), unless `closeIntegrations` is false. */
+  /** `createIntegrations(config, { tracer })`'s tracing: each request continues its caller's trace. */
+  tracing?: IntegrationsTracing;
   /** The shared SqlClient of `createIntegrations` (lets `GET /queues` list the PostgreSQL queues). */
   sql?: unknown;
   close?(): Promise<void>;
@@ -417,7 +419,16 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const input = inputs.get(req) ?? { params: {}, query: {} };
-      const result = await route.handler(ctx, req, reply, input);
+      // With a tracer, the request's `traceparent` becomes the parent of everything it does.
+      const tracing = integrations.tracing;
+      const result = tracing
+        ? await tracing.inbound(
+            `${route.method} ${route.url}`,
+            req.headers,
+            { 'http.request.method': route.method, 'http.route': route.url },
+            () => route.handler(ctx, req, reply, input),
+          )
+        : await route.handler(ctx, req, reply, input);
       return reply.sent ? reply : reply.send(result);
     },
   });

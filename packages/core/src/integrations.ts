@@ -25,12 +25,14 @@ import {
   wrapProvider,
 } from './integrations-providers';
 import { parseResilienceOptions } from './resilience';
+import { type IntegrationsTracing, loadTracing } from './integrations-tracing';
 import { IntegrationService } from './service';
 import { SloRegistry } from './slo';
 
 export type { ProviderImporter, ProviderModule } from './config/loader';
 export { createDefaultImporter, isModuleNotFound } from './config/loader';
 
+export type { IntegrationsTracing } from './integrations-tracing';
 export interface CreateIntegrationsOptions {
   /** Registry for the service's metrics. Default: a private registry (never prom-client's global one). */
   registry?: Registry;
@@ -44,6 +46,12 @@ export interface CreateIntegrationsOptions {
    */
   importer?: ProviderImporter;
 }
+  /**
+   * An OpenTelemetry `Tracer` (`trace.getTracer('my-app')`): every provider operation becomes a span
+   * and job trace context travels from enqueue to process (needs `@fraiseql/tracing`, loaded on
+   * demand). Default: none — nothing is wrapped, nothing is recorded.
+   */
+  tracer?: unknown;
 
 /** What `createIntegrations` returns: the configured providers, a service over them, one `close()`. */
 export interface Integrations {
@@ -63,6 +71,8 @@ export interface Integrations {
    */
   queryCache?: unknown;
   /** Closes the providers, then the shared SqlClient. Idempotent. */
+  /** With a `tracer`: the tracing hooks (apps/server continues a request's trace with `inbound`). */
+  tracing?: IntegrationsTracing;
   close(): Promise<void>;
 }
 
@@ -92,6 +102,8 @@ export async function createIntegrations(
   const secrets = [...values.values()];
   const resolvedSteps = plan(config, values);
 
+  // A bad `tracer` (or @fraiseql/tracing missing) fails here, before anything connects.
+  const tracing = opts.tracer === undefined ? undefined : await loadTracing(importer, opts.tracer);
   const factories: Factory[] = [];
   for (const step of resolvedSteps) {
     factories.push(
@@ -147,11 +159,12 @@ export async function createIntegrations(
         ...(step.resilience ? { resilience: step.resilience } : {}),
         ...(step.section === 'queue' ? { labelQueues: Object.keys(config.queues?.queues ?? {}) } : {}),
       };
-      if (step.section === 'search')
-        providers.search = wrapProvider('search', provider as SearchProvider, ctx);
-      else if (step.section === 'cache')
-        providers.cache = wrapProvider('cache', provider as CacheProvider, ctx);
-      else providers.queue = wrapProvider('queue', provider as QueueProvider, ctx);
+      // Tracing goes outermost: one span per call as the caller sees it (retries inside it).
+      let wrapped = wrapProvider(step.section as Section, provider, ctx);
+      if (tracing) wrapped = tracing.instrument(step.section as 'cache', wrapped);
+      if (step.section === 'search') providers.search = wrapped as SearchProvider;
+      else if (step.section === 'cache') providers.cache = wrapped as CacheProvider;
+      else providers.queue = wrapped as QueueProvider;
     }
   } catch (err) {
     await closeQuietly([...created].reverse());
@@ -215,5 +228,12 @@ export async function createIntegrations(
     return closing;
   };
 
-  return { ...providers, service, close, ...(sql ? { sql } : {}), ...(queryCache ? { queryCache } : {}) };
+  return {
+    ...providers,
+    service,
+    close,
+    ...(sql ? { sql } : {}),
+    ...(queryCache ? { queryCache } : {}),
+    ...(tracing ? { tracing } : {}),
+  };
 }

@@ -87,6 +87,7 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
   const logLimit = opts.logLimit ?? 1000;
   const maxDepth = opts.maxDepth ?? 512;
   const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const aroundStep = opts.aroundStep;
   addFormats(ajv);
   const flows = new Map<string, FlowEntry>();
   const lru = new Map<string, { value: unknown; expires: number }>();
@@ -298,7 +299,11 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
         for (let attempt = 1; ; attempt++) {
           const end = stepDuration.startTimer({ flow: f.name, step: step.name });
           try {
-            msg = await runStep(f, step, msg);
+            msg = aroundStep
+              ? await aroundStep({ flow: f.name, step: step.name, type: step.type }, msg, (m) =>
+                  runStep(f, step, m),
+                )
+              : await runStep(f, step, msg);
             end();
             break;
           } catch (raw) {

@@ -246,6 +246,16 @@ export interface FlowEngineOptions {
   enrichCacheSize?: number;
   /** Deepest message body accepted by `post`. Default 512. */
   maxDepth?: number;
+  /**
+   * Runs around each step attempt (`@fraiseql/tracing`'s `flowStepHook` opens a span there and
+   * carries its `traceparent` in the message headers to the next step). Must call `run` once with
+   * the message (possibly with extra headers) and return what it returns. Default: none.
+   */
+  aroundStep?: (
+    info: { flow: string; step: string; type: string },
+    msg: FlowMessage,
+    run: (msg: FlowMessage) => Promise<FlowMessage>,
+  ) => Promise<FlowMessage>;
 }
 
 export interface FlowManager {

@@ -118,6 +118,7 @@ class Runtime extends EventEmitter implements ObserverRuntime {
       ...(o.actionCache ? { actionCache: o.actionCache } : {}),
       metrics: this.metrics,
       ...(o.logger ? { logger: o.logger } : {}),
+      ...(o.aroundAction ? { aroundAction: o.aroundAction } : {}),
     });
     this.dlq = createDlqApi({
       store: this.store,

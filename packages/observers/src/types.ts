@@ -15,7 +15,22 @@ export interface EntityEvent {
   kind: ChangeKind;
   data: unknown;
   createdAt: Date;
+  /**
+   * W3C trace context (`traceparent`, `tracestate`) the event carries to its actions. Optional:
+   * set by whoever hands the event in (`@fraiseql/tracing`'s `withTraceContext`); the change log
+   * does not record one.
+   */
+  traceContext?: { traceparent: string; tracestate?: string };
 }
+
+/**
+ * Runs around each action attempt (`@fraiseql/tracing`'s `observerActionHook` opens a span there,
+ * child of `event.traceContext`). Must call `run` once and return its result.
+ */
+export type AroundAction = <T>(
+  info: { observer: string; action: string; event: EntityEvent },
+  run: () => Promise<T>,
+) => Promise<T>;
 
 export type WebhookAction = {
   type: 'webhook';
@@ -248,6 +263,8 @@ export interface ObserverRuntimeOptions {
   fetch?: typeof fetch;
   /** Days `observer_executions` rows are kept. Default 7. */
   retentionDays?: number;
+  /** A hook around each action attempt (tracing). Default: none. */
+  aroundAction?: AroundAction;
 }
 
 export interface ObserverDlq {

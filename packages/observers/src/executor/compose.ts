@@ -1,7 +1,7 @@
 import type { CacheProvider } from '@fraiseql/core';
 import type { CompiledObserver } from '../definitions';
 import type { ObserverMetrics } from '../metrics';
-import type { ActionRunner, DedupOptions, EntityEvent, ObserverLogger } from '../types';
+import type { ActionRunner, AroundAction, DedupOptions, EntityEvent, ObserverLogger } from '../types';
 import type { Breakers } from './breakers';
 import { CachedActionExecutor } from './cached';
 import { ConcurrentActionExecutor } from './concurrent';
@@ -23,6 +23,7 @@ export interface ExecutorStackOptions {
   actionCache?: false | { store: CacheProvider; ttlMs?: number };
   metrics: ObserverMetrics;
   logger?: ObserverLogger;
+  aroundAction?: AroundAction;
 }
 
 export interface ExecutorStack {
@@ -38,7 +39,7 @@ export interface ExecutorStack {
 /** Composes seed 003's layers from options: runner → breaker → concurrency/timeout → action cache → observers → dedup. */
 export function composeExecutor(o: ExecutorStackOptions): ExecutorStack {
   const { metrics, logger } = o;
-  const concurrent = new ConcurrentActionExecutor(new RunnerExecutor(o.runners, o.breakers), {
+  const concurrent = new ConcurrentActionExecutor(new RunnerExecutor(o.runners, o.breakers, o.aroundAction), {
     maxParallelism: o.maxParallelism,
     timeoutMs: o.actionTimeoutMs,
     stop: o.stop,

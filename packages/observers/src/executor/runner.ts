@@ -1,6 +1,6 @@
 import { ErrorCode } from '@fraiseql/core';
 import { observersError, permanent } from '../errors';
-import type { ActionRunner } from '../types';
+import type { ActionRunner, AroundAction } from '../types';
 import type { Breakers } from './breakers';
 import type { ActionExecutor, ActionRunResult, ActionTask } from './types';
 
@@ -12,6 +12,7 @@ export class RunnerExecutor {
   constructor(
     private readonly runners: Map<string, ActionRunner>,
     private readonly breakers: Breakers,
+    private readonly around?: AroundAction,
   ) {}
 
   async execute(task: ActionTask, signal: AbortSignal): Promise<ActionRunResult> {
@@ -24,7 +25,10 @@ export class RunnerExecutor {
         ),
       );
     const ctx = { signal, observer: task.observer, ...(task.audit ? { audit: task.audit } : {}) };
-    const value = await this.breakers.run(task, () => run(task.event, task.action, ctx));
+    const call = () => this.breakers.run(task, () => run(task.event, task.action, ctx));
+    const value = this.around
+      ? await this.around({ observer: task.observer, action: task.action.type, event: task.event }, call)
+      : await call();
     return { value, cached: false };
   }
 }
