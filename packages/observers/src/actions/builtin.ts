@@ -1,4 +1,4 @@
-import type { CacheProvider, QueueProvider, SearchProvider } from '@fraiseql/core';
+import type { BulkResult, CacheProvider, Document, QueueProvider, SearchProvider } from '@fraiseql/core';
 import { ErrorCode } from '@fraiseql/core';
 import { observersError, permanent } from '../errors';
 import { renderTemplate } from '../templates';
@@ -32,6 +32,22 @@ export interface BuiltinDeps {
 export interface AuditOutcome {
   observer: string;
   results: { action: ActionDefinition; status: 'succeeded' | 'failed'; error?: string }[];
+}
+
+/**
+ * A search provider that files audit records itself (Elasticsearch: daily `<index>-YYYY.MM.DD`
+ * indices behind the alias `<index>`). `createIntegrations` wraps providers; the wrapper keeps the
+ * provider as `inner`.
+ */
+interface AuditSink {
+  writeAudit(index: string, docs: Document[]): Promise<BulkResult>;
+}
+
+function auditSinkOf(search: SearchProvider): AuditSink | undefined {
+  for (const p of [search, (search as { inner?: unknown }).inner]) {
+    if (p && typeof (p as Partial<AuditSink>).writeAudit === 'function') return p as AuditSink;
+  }
+  return undefined;
 }
 
 export function builtinActions(deps: BuiltinDeps): Record<string, ActionRunner> {
@@ -97,7 +113,8 @@ export function builtinActions(deps: BuiltinDeps): Record<string, ActionRunner> 
           data: event.data,
         },
       }));
-      const bulk = await search.indexDocuments(docs);
+      const sink = auditSinkOf(search);
+      const bulk = sink ? await sink.writeAudit(index, docs) : await search.indexDocuments(docs);
       if (bulk.failed.length > 0)
         throw observersError(
           ErrorCode.IndexingFailed,
