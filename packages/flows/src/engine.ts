@@ -13,6 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { Registry } from 'prom-client';
 import { type CompiledFlow, compileFlow } from './definitions';
+import { createEnrichCache } from './enrich-cache';
 import { permanent } from './errors';
 import { decode, encode } from './formats';
 import { depthExceeds, safeCopy, setPath } from './json';
@@ -86,12 +87,11 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
   const sleep = opts.sleep ?? ((ms: number) => coreSleep(ms));
   const logLimit = opts.logLimit ?? 1000;
   const maxDepth = opts.maxDepth ?? 512;
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
   const aroundStep = opts.aroundStep;
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
   addFormats(ajv);
   const flows = new Map<string, FlowEntry>();
-  const lru = new Map<string, { value: unknown; expires: number }>();
-  const lruSize = opts.enrichCacheSize ?? 1000;
+  const enrichCache = createEnrichCache(cache, opts.enrichCacheSize ?? 1000);
 
   const { messages, stepDuration, errors, connectorRequests } = flowMetrics(registry);
 
@@ -173,33 +173,11 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
     const method = (step.request.method ?? 'GET').toUpperCase();
     const path = fillTemplate(step.request.path, msg.body);
     const key = `flows:${f.name}:${step.name}:${method} ${path}`;
-    let value: unknown;
-    let hit = false;
-    if (step.cacheTtlMs) {
-      if (cache) {
-        const cached = await cache.getJson<{ v: unknown }>(key).catch(() => null);
-        if (cached) [value, hit] = [cached.v, true];
-      } else {
-        const e = lru.get(key);
-        if (e && e.expires > Date.now()) {
-          lru.delete(key);
-          lru.set(key, e);
-          [value, hit] = [e.value, true];
-        } else if (e) lru.delete(key);
-      }
-    }
-    if (!hit) {
+    const value = await enrichCache.lookup(key, step.cacheTtlMs, async () => {
       const res = await request(c, { method, path });
       checkStatus(`enrich ${method} ${path}`, res.status);
-      value = safeCopy(res.body, maxDepth);
-      if (step.cacheTtlMs) {
-        if (cache) await cache.setJson(key, { v: value }, step.cacheTtlMs).catch(() => undefined);
-        else {
-          lru.set(key, { value, expires: Date.now() + step.cacheTtlMs });
-          if (lru.size > lruSize) lru.delete(lru.keys().next().value as string);
-        }
-      }
-    }
+      return safeCopy(res.body, maxDepth);
+    });
     return { ...msg, body: setPath(msg.body, step.into, value) };
   }
 

@@ -78,6 +78,24 @@ describe.skipIf(!redis.available)('enrich through @fraiseql/connector-http and a
     expect(b.deadLetters('shared')).toEqual([]);
   });
 
+  it('makes one request for concurrent lookups of one key (in-process cache)', async () => {
+    const customers = await createHttpConnector({ name: 'customers', baseUrl: service.url });
+    const e = await createFlowEngine({ connectors: [customers] });
+    const close = e.close.bind(e);
+    e.close = async () => {
+      await close();
+      await customers.close();
+    };
+    engines.push(e);
+    await e.createFlow(enrichFlow('together'));
+    await e.startFlow('together');
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => e.post('together', { id: `o${i}`, customer: 'c-together' })),
+    );
+    expect(service.hits.filter((h) => h === 'GET /customers/c-together')).toHaveLength(1);
+    expect(e.getFlowStatus('together').processed).toBe(10);
+  });
+
   it('dead-letters a 404 from the service at once, and retries a 503 before the DLQ', async () => {
     const e = await engine();
     await e.createFlow(enrichFlow('statuses', 3));

@@ -163,6 +163,9 @@ const postgresSection = table({
   embedded_dir: nonEmpty.optional(),
 });
 
+/** Named tables whose keys belong to another package (`[flows.<name>]`, `[connectors.<name>]`). */
+const rawTables = z.record(z.string(), z.record(z.string(), z.unknown()));
+
 export const configSchema = table({
   search: searchSection.optional(),
   cache: cacheSection.optional(),
@@ -170,6 +173,11 @@ export const configSchema = table({
   postgres: postgresSection.optional(),
   observers: observersSection.optional(),
   schedules: schedulesSection.optional(),
+  // §10: kept as written (snake_case); @fraiseql/flows turns them into definitions and reports
+  // their problems as IN002 the same way (`flowsFromConfig`).
+  flows: rawTables.optional(),
+  connectors: rawTables.optional(),
+  plugins: rawTables.optional(),
   query_cache: table(
     {
       enabled: bool.optional(),
