@@ -64,8 +64,34 @@ describe('flow routes (DESIGN §10.5)', () => {
 
   it('connectors and plugins; unknown names are 404', async () => {
     expect(json(await h.call({ method: 'GET', url: '/connectors' }))).toEqual([
-      { name: 'sink', type: 'test' },
+      { name: 'sink', type: 'test', health: { ok: true, latencyMs: 1 } },
     ]);
+    // A plugin's connector is listed too; one whose target fails reads unhealthy, with the reason.
+    await flows.plugins.registerPlugin({
+      name: 'broken-bridge',
+      version: '1.0.0',
+      manifest: {},
+      connectors: [
+        {
+          name: 'bridge',
+          type: 'carrier',
+          test: async () => {
+            throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+          },
+          close: async () => undefined,
+        },
+      ],
+    });
+    const listed = json(await h.call({ method: 'GET', url: '/connectors' })) as {
+      name: string;
+      health: { ok: boolean; detail?: string };
+    }[];
+    expect(listed.map((c) => [c.name, c.health.ok])).toEqual([
+      ['sink', true],
+      ['bridge', false],
+    ]);
+    expect(listed[1]?.health.detail).toMatch(/ECONNREFUSED/);
+    await flows.plugins.unregisterPlugin('broken-bridge');
     expect(json(await h.call({ method: 'POST', url: '/connectors/sink/test' }))).toMatchObject({ ok: true });
     expect(json(await h.call({ method: 'GET', url: '/plugins' }))).toEqual([]);
     for (const url of ['/flows/nope', '/flows/nope/logs'])

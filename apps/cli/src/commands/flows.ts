@@ -69,8 +69,27 @@ export function registerFlows(program: Command, io: Io, run: Runner): void {
   remote(connector.command('list')).action((opts: Remote) =>
     run(
       (async () => {
-        print(io, opts.format, await call(opts, '/connectors'), ['name', 'type']);
-        return EXIT.ok;
+        const list = (await call(opts, '/connectors')) as {
+          name: string;
+          type: string;
+          health?: { ok: boolean; latencyMs: number; detail?: string };
+        }[];
+        if (opts.format === 'json') print(io, 'json', list);
+        else
+          print(
+            io,
+            opts.format,
+            list.map((c) => ({
+              name: c.name,
+              type: c.type,
+              health: c.health ? (c.health.ok ? 'ok' : 'unhealthy') : 'unknown',
+              latency_ms: c.health?.latencyMs ?? '',
+              detail: c.health?.detail ?? '',
+            })),
+            ['name', 'type', 'health', 'latency_ms', 'detail'],
+          );
+        // Exit 1 when a connector is unhealthy, as `status` does for providers.
+        return list.every((c) => c.health?.ok !== false) ? EXIT.ok : EXIT.failure;
       })(),
     ),
   );

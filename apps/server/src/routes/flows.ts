@@ -1,4 +1,4 @@
-import { ErrorCode, IntegrationError } from '@fraiseql/core';
+import { describeError, ErrorCode, IntegrationError } from '@fraiseql/core';
 import type { Connector, FlowManager } from '@fraiseql/flows';
 import type { ResponseSpec, RouteContext, RouteSpec } from '../route';
 import { ERROR_BODY } from '../schemas';
@@ -45,8 +45,45 @@ function flow(ctx: RouteContext, name: string): FlowManager {
   return flows;
 }
 
+/** The configured connectors and those the engine's active plugins contribute. */
+function allConnectors(ctx: RouteContext): Connector[] {
+  const own = ctx.connectors?.() ?? [];
+  const fromPlugins = ctx.flows?.()?.plugins.connectors() ?? [];
+  return [...own, ...fromPlugins.filter((p) => !own.some((c) => c.name === p.name))];
+}
+
+/** A connector's `test()`, bounded: a target that hangs reads as unhealthy, never holds the request. */
+async function health(c: Connector): Promise<{ ok: boolean; latencyMs: number; detail?: string }> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ ok: boolean; latencyMs: number; detail: string }>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          latencyMs: HEALTH_TIMEOUT_MS,
+          detail: `no answer within ${HEALTH_TIMEOUT_MS} ms`,
+        }),
+      HEALTH_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([
+      c.test().catch((err: unknown) => ({
+        ok: false,
+        latencyMs: Math.round(performance.now() - started),
+        detail: describeError(err),
+      })),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const HEALTH_TIMEOUT_MS = 3000;
+
 function connector(ctx: RouteContext, name: string): Connector {
-  const found = (ctx.connectors?.() ?? []).find((c) => c.name === name);
+  const found = allConnectors(ctx).find((c) => c.name === name);
   if (!found)
     throw new IntegrationError(
       ErrorCode.RouteNotFound,
@@ -151,14 +188,20 @@ export const FLOW_ROUTES: RouteSpec[] = [
     method: 'GET',
     url: '/connectors',
     operationId: 'connectorsList',
-    summary: 'The configured connectors',
+    summary: 'The connectors (configured and from plugins), each with its kind and health',
     tag: 'flows',
     familyCode: ErrorCode.InvalidConfiguration,
     responses: {
-      200: { description: '{ name, type }[]', schema: { type: 'array', items: OBJECT } },
+      200: {
+        description: '{ name, type, health: { ok, latencyMs, detail? } }[]',
+        schema: { type: 'array', items: OBJECT },
+      },
       ...COMMON,
     },
-    handler: async (ctx) => (ctx.connectors?.() ?? []).map((c) => ({ name: c.name, type: c.type })),
+    handler: async (ctx) =>
+      Promise.all(
+        allConnectors(ctx).map(async (c) => ({ name: c.name, type: c.type, health: await health(c) })),
+      ),
   },
   {
     method: 'POST',
