@@ -41,20 +41,21 @@ export async function cleanup(m: ChannelModel, queues: string[], exchanges: stri
 
 /** Force-closes the broker connections whose `connection_name` is `connectionName` (like an operator would). */
 export async function closeConnections(connectionName: string): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'name', 'client_properties'], {
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {
     timeout: 30_000,
   });
-  const names = stdout
+  // close_connection takes the connection's Erlang pid (`<rabbit@host.1.2.3>`), not its name.
+  const pids = stdout
     .split('\n')
     .filter((l) => l.includes(`{"connection_name","${connectionName}"}`))
     .map((l) => l.split('\t')[0] as string);
-  for (const n of names) await run('rabbitmqctl', ['-q', 'close_connection', n, 'test'], { timeout: 30_000 });
-  return names.length;
+  for (const p of pids) await run('rabbitmqctl', ['-q', 'close_connection', p, 'test'], { timeout: 30_000 });
+  return pids.length;
 }
 
 export interface Sink {
   url: string;
-  bodies: unknown[];
+  requests: { path: string; body: unknown }[];
   /** Delay before answering, per request (a slow destination). */
   delayMs: number;
   close(): Promise<void>;
@@ -62,12 +63,12 @@ export interface Sink {
 
 /** An HTTP destination recording every JSON body it is sent. */
 export async function httpSink(delayMs = 0): Promise<Sink> {
-  const sink: Sink = { url: '', bodies: [], delayMs, close: async () => {} };
+  const sink: Sink = { url: '', requests: [], delayMs, close: async () => {} };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      sink.bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      sink.requests.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
       setTimeout(
         () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
         sink.delayMs,
@@ -91,5 +92,48 @@ export function tally(ids: readonly string[], expected: readonly string[]) {
   return {
     lost: expected.filter((id) => !seen.has(id)),
     duplicates: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0),
+  };
+}
+
+export const PROTO = new URL('./fixtures/inventory.proto', import.meta.url).pathname;
+
+export interface InventoryServer {
+  endpoint: string;
+  /** `order_id`s of the Update calls, in arrival order (duplicates kept). */
+  orderIds: string[];
+  close(): Promise<void>;
+}
+
+/** An `inventory.Inventory` gRPC server on a free port, recording every Update. */
+export async function startInventory(): Promise<InventoryServer> {
+  const grpc = await import('@grpc/grpc-js');
+  const { loadSync } = await import('@grpc/proto-loader');
+  const pkg = grpc.loadPackageDefinition(loadSync(PROTO, { keepCase: true, defaults: true }));
+  const service = (pkg.inventory as Record<string, { service: import('@grpc/grpc-js').ServiceDefinition }>)
+    .Inventory;
+  const server = new grpc.Server();
+  const orderIds: string[] = [];
+  server.addService(service!.service, {
+    Update(
+      call: { request: { sku: string; delta: number; order_id: string } },
+      cb: (e: null, r: unknown) => void,
+    ) {
+      orderIds.push(call.request.order_id);
+      cb(null, { sku: call.request.sku, quantity: call.request.delta });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    orderIds,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => server.forceShutdown(), 500).unref();
+      }),
   };
 }
