@@ -3,6 +3,7 @@ import { registerFlows } from './commands/flows';
 import { registerObserve } from './commands/observe';
 import { registerQueue } from './commands/queue';
 import { registerRemote } from './commands/remote';
+import { registerSchedule } from './commands/schedule';
 import { registerSearch } from './commands/search';
 import { registerServe } from './commands/serve';
 import { registerStatus } from './commands/status';
@@ -32,6 +33,7 @@ export function main(argv: string[] = process.argv, io: Io = processIo): Promise
       registerSearch(program, io, run);
       registerCache(program, io, run);
       registerFlows(program, io, run);
+      registerSchedule(program, io, run);
     },
   );
 }

@@ -35,6 +35,12 @@ export interface WorkerAppOptions {
   /** Primary key of each search index for `search.index` (default `id`). */
   primaryKeys?: Record<string, string>;
   webhook?: WebhookOptions;
+  /**
+   * A started scheduler (`startSchedulesFromConfig` of `@fraiseql/scheduler`, run when
+   * `[[schedules]]` are configured): `close()` stops it first, so no tick is enqueued while the
+   * workers drain. Default none.
+   */
+  scheduler?: { stop(): Promise<void> };
 }
 
 export interface WorkerApp {
@@ -99,9 +105,12 @@ export function startWorkers(opts: WorkerAppOptions): WorkerApp {
     queues: Object.keys(handlers),
     onEvent: (fn) => void listeners.push(fn),
     close(closeOpts = {}) {
-      closing ??= Promise.allSettled(
-        workers.map((w) => w.close({ timeoutMs: closeOpts.timeoutMs ?? 30_000 })),
-      ).then(() => {});
+      closing ??= (opts.scheduler?.stop() ?? Promise.resolve())
+        .catch(() => {})
+        .then(() =>
+          Promise.allSettled(workers.map((w) => w.close({ timeoutMs: closeOpts.timeoutMs ?? 30_000 }))),
+        )
+        .then(() => {});
       return closing;
     },
   };

@@ -55,3 +55,24 @@ export function makeTiming(def: TimingDef): Timing {
     },
   };
 }
+
+/**
+ * The next `count` ticks of a schedule after `after` (default now), for display (`schedule list`).
+ * Throws croner's error for a bad pattern or zone.
+ */
+export function nextRuns(
+  s: { cron?: string; everyMs?: number; tz?: string; startAt?: Date; endAt?: Date },
+  count: number,
+  after: number = Date.now(),
+): Date[] {
+  const def: TimingDef = { tz: s.tz ?? 'UTC' };
+  if (s.cron !== undefined) def.cron = s.cron;
+  if (s.everyMs !== undefined) def.everyMs = s.everyMs;
+  if (s.startAt) def.startAtMs = new Date(s.startAt).getTime();
+  if (s.endAt) def.endAtMs = new Date(s.endAt).getTime();
+  const timing = makeTiming(def);
+  const out: Date[] = [];
+  let t: number | null = after;
+  while (out.length < count && (t = timing.next(t)) !== null) out.push(new Date(t));
+  return out;
+}

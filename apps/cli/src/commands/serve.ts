@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createIntegrations } from '@fraiseql/core';
 import { createLogger, registerDefaultMetrics } from '@fraiseql/observability';
+import { startSchedulesFromConfig } from '@fraiseql/scheduler';
 import { startServer } from '@fraiseql/server';
 import { loadHandlers, startWorkerHttp, startWorkers } from '@fraiseql/worker';
 import type { Command } from 'commander';
@@ -38,14 +39,21 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'fraiseql', destination: 2 });
   const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
   let observers: Awaited<ReturnType<typeof observerRuntimeOf>>;
+  let scheduler: Awaited<ReturnType<typeof startSchedulesFromConfig>>;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let workers: ReturnType<typeof startWorkers> | undefined;
   let workerHttp: Awaited<ReturnType<typeof startWorkerHttp>> | undefined;
   try {
     observers = await observerRuntimeOf(config, integrations, { registry, logger });
     await observers?.start();
+    // `[[schedules]]` and those added through /schedules fire here (§14.1); the store is shared.
+    scheduler = await startSchedulesFromConfig({ config, integrations, registry, logger });
     server = await startServer({
-      integrations: observers ? { ...integrations, observers } : integrations,
+      integrations: {
+        ...integrations,
+        ...(observers ? { observers } : {}),
+        ...(scheduler ? { scheduler } : {}),
+      },
       registry,
       host,
       port,
@@ -69,6 +77,7 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
         });
     }
   } catch (err) {
+    await scheduler?.stop().catch(() => {});
     await workers?.close({ timeoutMs: 1000 });
     await observers?.stop().catch(() => {});
     await server?.close().catch(() => {});
@@ -81,6 +90,7 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   if (workers) io.out(`worker running queues: ${workers.queues.join(', ')}`);
   if (observers) io.out(`observers running: ${config.observers?.observer?.length ?? 0} observer(s)`);
   if (workerHttp) io.out(`worker metrics on ${workerHttp.url}/metrics`);
+  if (config.schedules?.length) io.out(`schedules running: ${config.schedules.map((s) => s.id).join(', ')}`);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -89,6 +99,8 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
     signal?.addEventListener('abort', stop);
   });
   io.err('shutting down: draining requests and running jobs…');
+  // No new ticks while everything drains.
+  await scheduler?.stop().catch(() => {});
   // Workers first (running jobs finish or go back to pending), then the server drains and closes
   // Other commands find us here while we hold the embedded data directory (see server-file.ts).
   const dir = embeddedDirOf(config);
