@@ -51,6 +51,8 @@ const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 /** Option values that hold secrets: they must come from `<key>_env`. */
 const SECRET = /^(token|password|passwd|secret|api_?key)$/i;
+/** Option keys naming files (`proto_file`, `ca_file`, gRPC `tls.ca_cert` / `client_cert` / `client_key`). */
+const FILE_KEY = /(_file|^ca_cert|^client_cert|^client_key)$/;
 const CREDENTIALS_IN_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
 
 class Issues {
@@ -228,6 +230,11 @@ function connectorOptions(
         at,
         `credentials are never stored in the config file; put the URL in a variable named by ${k}_env`,
       );
+      continue;
+    }
+    if (typeof v === 'string' && FILE_KEY.test(k) && !v.includes('-----BEGIN') && !isAbsolute(v)) {
+      // Files named in a config are relative to it, not to wherever the process was started.
+      out[camel(k)] = resolve(opts.baseDir, v);
       continue;
     }
     if (Array.isArray(v))

@@ -39,6 +39,12 @@ connectors:
     type: http
     base_url: https://api.example.com
     auth: { type: bearer, token_env: API_TOKEN }
+  inventory:
+    type: grpc
+    proto_file: protos/inventory.proto
+    service: inventory.Inventory
+    endpoint: 127.0.0.1:50051
+    tls: { ca_cert: certs/ca.crt, client_cert: /etc/certs/client.crt, client_key: certs/client.key }
   database:
     type: postgres
     url_env: DATABASE_URL
@@ -109,6 +115,21 @@ describe('flows from config', () => {
           name: 'rest-api',
           baseUrl: 'https://api.example.com',
           auth: { type: 'bearer', token: 't0ken-value' },
+        },
+      },
+      {
+        name: 'inventory',
+        type: 'grpc',
+        options: {
+          name: 'inventory',
+          protoFile: join(dir, 'protos/inventory.proto'),
+          service: 'inventory.Inventory',
+          endpoint: '127.0.0.1:50051',
+          tls: {
+            caCert: join(dir, 'certs/ca.crt'),
+            clientCert: '/etc/certs/client.crt',
+            clientKey: join(dir, 'certs/client.key'),
+          },
         },
       },
       {
