@@ -1,4 +1,4 @@
-import type { QueueCommonOptions } from '@fraiseql/core';
+import type { QueueCommonOptions, QueueOptions } from '@fraiseql/core';
 import {
   configError,
   DEFAULT_MAX_JOB_BYTES,
@@ -22,7 +22,24 @@ export interface RetentionOptions {
   maxCount?: number;
 }
 
+/** Settings of one queue (`queues.<name>` or `queueDefaults`): the common ones plus this backend's. */
+export interface RedisQueueSettings extends QueueOptions {
+  /**
+   * Whether jobs of the queue carry a priority. BullMQ keeps prioritized jobs in a sorted set
+   * (plus a counter, in Lua) and plain ones in a list; priorities are on for every job, or
+   * BullMQ would serve the plain list before every prioritized job. `false` adds every job to the
+   * plain list — cheaper in Redis (bulk enqueue and processing) — and strictly oldest first;
+   * an `enqueue` with a non-zero `priority` on such a queue throws IN005. `capabilities.priority`
+   * is false when `queueDefaults.priorities` is false. Default true.
+   */
+  priorities?: boolean;
+}
+
 export interface RedisQueueOptions extends QueueCommonOptions {
+  /** Settings for queues not listed in `queues` (see {@link RedisQueueSettings}). */
+  queueDefaults?: RedisQueueSettings;
+  /** Settings per queue name (see {@link RedisQueueSettings}). */
+  queues?: Record<string, RedisQueueSettings>;
   /**
    * Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). Default
    * `redis://127.0.0.1:6379`. Not allowed together with `client`.
@@ -121,6 +138,14 @@ export function resolveOptions(opts: RedisQueueOptions): ResolvedRedisOptions {
     throw invalid('prefix must be a non-empty string of at most 256 characters without whitespace');
   }
   if (opts.client && opts.url !== undefined) throw invalid('give either url or client, not both');
+  for (const [name, q] of [
+    ['queueDefaults', opts.queueDefaults],
+    ...Object.entries(opts.queues ?? {}).map(([k, v]) => [`queues.${k}`, v] as const),
+  ] as const) {
+    if (q?.priorities !== undefined && typeof q.priorities !== 'boolean') {
+      throw invalid(`${name}.priorities must be true or false`);
+    }
+  }
   return {
     prefix,
     maxJobBytes: numberOption(opts.maxJobBytes, 'maxJobBytes', DEFAULT_MAX_JOB_BYTES, {
@@ -152,6 +177,11 @@ export function resolveOptions(opts: RedisQueueOptions): ResolvedRedisOptions {
     keepCompleted: keep(opts.keepCompleted, DEFAULT_KEEP_COMPLETED, 'keepCompleted'),
     keepFailed: keep(opts.keepFailed, DEFAULT_KEEP_FAILED, 'keepFailed'),
   };
+}
+
+/** Whether jobs of `queue` carry a priority: its own `priorities`, else `queueDefaults`, else true. */
+export function prioritiesOf(opts: RedisQueueOptions, queue: string): boolean {
+  return opts.queues?.[queue]?.priorities ?? opts.queueDefaults?.priorities ?? true;
 }
 
 /** The connection the provider uses: the caller's client, or one it makes (and owns) from `url`. */

@@ -43,6 +43,7 @@ import {
 } from './mapping';
 import {
   DEFAULT_URL,
+  prioritiesOf,
   providerClient,
   type RedisQueueOptions,
   type ResolvedRedisOptions,
@@ -58,14 +59,8 @@ import { RedisWorker } from './worker';
  */
 export class RedisQueueProvider implements QueueProvider {
   readonly name = 'redis';
-  readonly capabilities: QueueCapabilities = {
-    priority: true,
-    delay: true,
-    dedup: true,
-    inspect: true,
-    retryById: true,
-    pause: true,
-  };
+  /** `priority` is what a queue gets unless it is listed with its own `priorities` option. */
+  readonly capabilities: QueueCapabilities;
   /** The BullMQ key prefix in use. */
   readonly prefix: string;
 
@@ -82,6 +77,14 @@ export class RedisQueueProvider implements QueueProvider {
   constructor(opts: RedisQueueOptions = {}) {
     this.#o = resolveOptions(opts);
     this.#opts = opts;
+    this.capabilities = {
+      priority: opts.queueDefaults?.priorities !== false,
+      delay: true,
+      dedup: true,
+      inspect: true,
+      retryById: true,
+      pause: true,
+    };
     this.prefix = this.#o.prefix;
     const pc = providerClient(opts, this.prefix, this.#o.connectTimeoutMs);
     this.#client = pc.client;
@@ -144,15 +147,24 @@ export class RedisQueueProvider implements QueueProvider {
     toJson(data, ErrorCode.InvalidJobData, 'Job data', this.#o.maxJobBytes);
     const settings = resolveQueueOptions(this.#opts, queue);
     const o = opts ?? {};
+    const prioritized = prioritiesOf(this.#opts, queue);
+    if (!prioritized && o.priority !== undefined && Math.trunc(o.priority) !== 0) {
+      throw new IntegrationError(
+        ErrorCode.UnsupportedOperation,
+        `[${PROVIDER}] priority is not supported on queue "${queue}": it has priorities: false (every job on BullMQ's plain wait list, oldest first)`,
+        { provider: PROVIDER },
+      );
+    }
     const jobOpts: OurJobsOptions = {
       jobId: randomUUID(),
-      priority: toBullPriority(o.priority ?? 0),
       attempts: (o.maxRetries ?? settings.maxRetries) + 1,
       backoff: { type: 'fraiseql', delay: settings.retryDelayMs },
       removeOnComplete: this.#o.keepCompleted,
       removeOnFail: this.#o.keepFailed,
       fraiseql: { timeoutMs: o.timeoutMs ?? settings.timeoutMs },
     };
+    // Without a priority BullMQ adds the job to its plain wait list instead of the prioritized set.
+    if (prioritized) jobOpts.priority = toBullPriority(o.priority ?? 0);
     // Rounded up: a delayed job must never be delivered before its due time.
     if (o.delayMs) jobOpts.delay = Math.ceil(o.delayMs);
     if (o.dedupKey !== undefined) jobOpts.deduplication = { id: o.dedupKey };

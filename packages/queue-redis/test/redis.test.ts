@@ -138,6 +138,30 @@ describe.skipIf(!redis.available)('queue-redis on BullMQ', () => {
     await raw.close();
   });
 
+  it("priorities: false puts jobs on BullMQ's plain wait list, oldest first; a priority there is IN005", async () => {
+    const plain = `${uniqueName('plain')}:q`;
+    const p = await provider({ queues: { [plain]: { priorities: false } } });
+    expect(p.capabilities.priority).toBe(true);
+    const err = await failure(() => p.enqueue(plain, { n: 0 }, { priority: 2 }));
+    expect(err.code).toBe('IN005');
+    expect(err.message).toMatch(/priorities: false/);
+    const first = await p.enqueue(plain, { n: 1 }, { priority: 0 });
+    const rest = await p.enqueueMany(plain, [{ data: { n: 2 } }, { data: { n: 3 } }]);
+    const raw = rawQueue(plain);
+    expect(await raw.getJobCounts()).toMatchObject({ waiting: 3, prioritized: 0 });
+    expect((await p.getJob(plain, first))?.priority).toBe(0);
+    expect((await p.listJobs(plain, { state: 'pending' })).map((j) => j.id)).toEqual([first, ...rest]);
+    const order: string[] = [];
+    track(p.process(plain, async (job) => void order.push(job.id), { concurrency: 1 }));
+    await waitFor(() => order.length === 3, 10_000, 'three jobs');
+    expect(order).toEqual([first, ...rest]);
+    await raw.close();
+    const off = await provider({ queueDefaults: { priorities: false } });
+    expect(off.capabilities.priority).toBe(false);
+    const bad = await failure(() => createRedisQueue({ queueDefaults: { priorities: 'no' as never } }));
+    expect(bad.code).toBe('IN002');
+  });
+
   it('priority maps onto BullMQ in full range; beyond it is IN309', async () => {
     const p = await provider();
     const q = uniqueName('prio');

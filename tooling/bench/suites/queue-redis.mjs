@@ -1,6 +1,9 @@
 // queue-redis (our contract over BullMQ) against BullMQ used directly, on the same Redis, with
 // the same BullMQ version, worker concurrency and job options that cost something in Redis
-// (attempts + backoff, completed/failed retention), so the difference is our layer.
+// (attempts + backoff, completed/failed retention), so the difference is our layer. The aim rows
+// pair like with like: our queue with `priorities: false` (every job on BullMQ's plain wait list)
+// against plain BullMQ; the report rows our default (every job prioritised) against BullMQ given
+// the jobId + priority our provider sets.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRedisQueue } from '@fraiseql/queue-redis';
 import { Queue, Worker } from 'bullmq';
@@ -37,7 +40,7 @@ export async function run(ctx) {
     aimEnqueue: 0.9,
   });
   const latency = latencyMetrics('queue-redis', 0.9);
-  const peerName = 'BullMQ directly (Queue.add / addBulk / Worker)';
+  const peerName = 'BullMQ directly (Queue.add / addBulk / Worker); ours with priorities: false';
   if (!ctx.services.redis.up) {
     return [...metrics, ...latency].map((m) => unmeasured({ ...m, peerName }, 'Redis unreachable'));
   }
@@ -46,7 +49,13 @@ export async function run(ctx) {
   const oursPrefix = `{${tag}_ours}`;
   const bullPrefix = `{${tag}_bull}`;
 
-  const ours = await createRedisQueue({ url, prefix: oursPrefix, concurrency: CONCURRENCY });
+  const oursPrioritized = await createRedisQueue({ url, prefix: oursPrefix, concurrency: CONCURRENCY });
+  const ours = await createRedisQueue({
+    url,
+    prefix: oursPrefix,
+    concurrency: CONCURRENCY,
+    queueDefaults: { priorities: false },
+  });
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const bullQueues = new Map();
   const bullQueue = (q) => {
@@ -59,10 +68,12 @@ export async function run(ctx) {
     return queue;
   };
   let n = 0;
-  const oursWorker = (q) => async (onJob) => {
-    const w = ours.process(q, async () => onJob(), { concurrency: CONCURRENCY });
-    return { stop: () => w.close() };
-  };
+  const oursWorker =
+    (q, p = ours) =>
+    async (onJob) => {
+      const w = p.process(q, async () => onJob(), { concurrency: CONCURRENCY });
+      return { stop: () => w.close() };
+    };
   const bullWorker = (q) => async (onJob) => {
     const w = new Worker(q, async () => onJob(), {
       connection: connection.duplicate(),
@@ -72,21 +83,24 @@ export async function run(ctx) {
     w.on('error', () => {});
     return { stop: () => w.close() };
   };
-  const a = {
-    throughput: ({ single, total }) => {
+  const oursThroughput =
+    (p) =>
+    ({ single, total }) => {
       const q = `bench-${n++}`;
       return throughputPass({
         single,
         total,
-        enqueueOne: (i) => ours.enqueue(q, { i }),
+        enqueueOne: (i) => p.enqueue(q, { i }),
         enqueueBatch: (from, count) =>
-          ours.enqueueMany(
+          p.enqueueMany(
             q,
             Array.from({ length: count }, (_, k) => ({ data: { i: from + k } })),
           ),
-        startWorker: oursWorker(q),
+        startWorker: oursWorker(q, p),
       });
-    },
+    };
+  const a = {
+    throughput: oursThroughput(ours),
     latency: (samples) => {
       const q = `lat-${n++}`;
       return latencyPass({ samples, enqueue: () => ours.enqueue(q, {}), startWorker: oursWorker(q) });
@@ -132,11 +146,11 @@ export async function run(ctx) {
     // is the cost of our layer; the difference to the row above is the cost of those options.
     rows.push(
       ...(await compare({
-        peerName: 'BullMQ directly, with the jobId + priority our provider sets (report)',
+        peerName: 'BullMQ directly, with the jobId + priority our provider sets; ours by default (report)',
         rounds,
         log: ctx.log,
         metrics: metrics.filter((m) => m.key !== 'single').map((m) => ({ ...m, aim: null })),
-        ours: () => a.throughput({ single, total }),
+        ours: () => oursThroughput(oursPrioritized)({ single, total }),
         peer: () => bullThroughput(SAME_AS_OURS)({ single, total }),
       })),
     );
@@ -152,6 +166,7 @@ export async function run(ctx) {
     );
   } finally {
     await ours.close();
+    await oursPrioritized.close();
     for (const q of bullQueues.values()) await q.close().catch(() => {});
     // Every key of this run, both sides, goes.
     for (const prefix of [oursPrefix, bullPrefix]) {
