@@ -44,6 +44,7 @@ const SUITES = [
   'flows',
   'grpc',
   'server',
+  'tracing',
 ];
 const only = typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined;
 const selected = SUITES.filter((s) => !only || only.includes(s));

@@ -72,21 +72,21 @@ export function instrumentStore<P extends object>(
   const system = (provider as { name?: string }).name ?? section;
   const methods: Record<string, TracedMethod> = {};
   for (const m of section === 'cache' ? CACHE_METHODS : SEARCH_METHODS) {
+    // Built once per method: a call with tracing off allocates nothing of its own but the span.
+    const base = {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system': system, 'db.operation.name': m } as Attributes,
+    };
+    const baseName = `${section} ${m}`;
     methods[m] = (target, method, args) => {
-      const attributes: Attributes = {
-        'db.system': system,
-        'db.operation.name': method,
-        'fraiseql.provider': section,
-      };
-      let name = `${section} ${method}`;
-      if (section === 'search') {
-        const index = indexOf(args);
-        if (index !== undefined) {
-          attributes['db.collection.name'] = index;
-          name = `${name} ${index}`;
-        }
-      }
-      return inSpan(tracer, name, { kind: SpanKind.CLIENT, attributes }, () => target[method](...args));
+      const index = section === 'search' ? indexOf(args) : undefined;
+      if (index === undefined) return inSpan(tracer, baseName, base, () => target[method](...args));
+      return inSpan(
+        tracer,
+        `${baseName} ${index}`,
+        { kind: SpanKind.CLIENT, attributes: { ...base.attributes, 'db.collection.name': index } },
+        () => target[method](...args),
+      );
     };
   }
   return proxy(provider, methods);
