@@ -18,7 +18,12 @@ export function envNeeds(config: IntegrationsConfig, usesSql: boolean): EnvNeed[
     needs.push({ key: 'search.host_env', variable: s.hostEnv });
   }
   if (s?.provider === 'algolia') needs.push({ key: 'search.app_id_env', variable: s.appIdEnv });
-  if (s && s.provider !== 'postgresql') needs.push({ key: 'search.api_key_env', variable: s.apiKeyEnv });
+  if (s?.provider === 'elasticsearch') {
+    needs.push({ key: 'search.url_env', variable: s.urlEnv });
+    if (s.apiKeyEnv) needs.push({ key: 'search.api_key_env', variable: s.apiKeyEnv });
+  } else if (s && s.provider !== 'postgresql') {
+    needs.push({ key: 'search.api_key_env', variable: s.apiKeyEnv });
+  }
   if (config.cache?.backend === 'redis') needs.push({ key: 'cache.url_env', variable: config.cache.urlEnv });
   const q = config.queues;
   if (q?.backend === 'redis' || q?.backend === 'rabbitmq')

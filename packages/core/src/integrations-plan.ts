@@ -25,6 +25,7 @@ export const SEARCH: Record<SearchConfig['provider'], Backend> = {
   typesense: { package: '@fraiseql/search-typesense', factory: 'createTypesenseSearch' },
   algolia: { package: '@fraiseql/search-algolia', factory: 'createAlgoliaSearch' },
   postgresql: { package: '@fraiseql/search-postgres', factory: 'createPostgresSearch', sql: true },
+  elasticsearch: { package: '@fraiseql/search-elasticsearch', factory: 'createElasticsearchSearch' },
 };
 
 export const CACHE: Record<CacheConfig['backend'], Backend> = {
@@ -127,6 +128,12 @@ export function plan(config: IntegrationsConfig, env: Map<string, string>): Step
             return compact({
               appId: e('search.app_id_env'),
               apiKey: e('search.api_key_env'),
+              indexes: s.indexes,
+            });
+          case 'elasticsearch':
+            return compact({
+              node: httpUrl(e('search.url_env')),
+              apiKey: env.get('search.api_key_env'),
               indexes: s.indexes,
             });
           case 'postgresql':

@@ -205,7 +205,8 @@ describe('parseConfig', () => {
     expect(err.issues).toEqual([
       {
         path: 'search.provider',
-        message: 'expected one of "meilisearch", "typesense", "algolia", "postgresql" (got "elastic")',
+        message:
+          'expected one of "meilisearch", "typesense", "algolia", "elasticsearch", "postgresql" (got "elastic")',
       },
       expect.objectContaining({ path: 'cache.url_env', message: expect.stringContaining('unknown key') }),
       { path: 'queues.backend', message: 'required: one of "redis", "postgresql", "rabbitmq"' },

@@ -150,6 +150,43 @@ describe('createIntegrations: factories', () => {
     await out.close();
   });
 
+  it('gives Elasticsearch its node and the optional API key from the environment', async () => {
+    const h = fakePackages();
+    const withKey = await createIntegrations(
+      parseConfig(`
+        [search]
+        provider = "elasticsearch"
+        url_env = "ES_URL"
+        api_key_env = "ES_KEY"
+        [search.indexes.products]
+        searchable = ["name"]
+        filterable = ["category"]
+      `),
+      { env: { ES_URL: 'localhost:9200', ES_KEY: 'ZXM6a2V5' }, importer: h.importer },
+    );
+    expect(byName(h, 'elasticsearch').options).toEqual({
+      node: 'http://localhost:9200',
+      apiKey: 'ZXM6a2V5',
+      indexes: { products: { searchable: ['name'], filterable: ['category'] } },
+    });
+    await withKey.close();
+    const h2 = fakePackages();
+    const noKey = await createIntegrations(
+      { search: { provider: 'elasticsearch', urlEnv: 'ES_URL' } },
+      { env: { ES_URL: 'https://es.internal:9243' }, importer: h2.importer },
+    );
+    expect(byName(h2, 'elasticsearch').options).toEqual({ node: 'https://es.internal:9243' });
+    await noKey.close();
+    const missing = await rejection(
+      createIntegrations(
+        { search: { provider: 'elasticsearch', urlEnv: 'ES_URL', apiKeyEnv: 'ES_KEY' } },
+        { env: { ES_URL: 'http://x:9200' }, importer: fakePackages().importer },
+      ),
+    );
+    expect(missing.code).toBe('IN003');
+    expect(missing.message).toContain('ES_KEY');
+  });
+
   it('is IN002 naming the variable when the Typesense host is not usable', async () => {
     const h = fakePackages();
     const err = await rejection(

@@ -55,6 +55,9 @@ export function fakePackages(opts: { fail?: Record<string, unknown>; missing?: s
     },
     '@fraiseql/search-typesense': { createTypesenseSearch: factory('createTypesenseSearch', 'typesense') },
     '@fraiseql/search-algolia': { createAlgoliaSearch: factory('createAlgoliaSearch', 'algolia') },
+    '@fraiseql/search-elasticsearch': {
+      createElasticsearchSearch: factory('createElasticsearchSearch', 'elasticsearch'),
+    },
     '@fraiseql/search-postgres': {
       createPostgresSearch: factory('createPostgresSearch', 'search-postgresql'),
     },

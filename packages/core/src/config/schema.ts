@@ -95,6 +95,12 @@ const searchSection = tagged('provider', {
     api_key_env: envName,
     ...searchCommon,
   }),
+  elasticsearch: table({
+    provider: str,
+    url_env: envName,
+    api_key_env: envName.optional(),
+    ...searchCommon,
+  }),
   postgresql: table({
     provider: str,
     schema: sqlIdent.optional(),

@@ -79,7 +79,21 @@ export interface PostgresSearchConfig extends SearchConfigBase {
   tables?: Record<string, PostgresFtsTableConfig>;
 }
 
-export type SearchConfig = MeilisearchConfig | TypesenseConfig | AlgoliaConfig | PostgresSearchConfig;
+/** `[search] provider = "elasticsearch"` (`@fraiseql/search-elasticsearch`). */
+export interface ElasticsearchConfig extends SearchConfigBase {
+  provider: 'elasticsearch';
+  /** Environment variable holding the node URL (`http://127.0.0.1:9200`); a bare `host:port` gets `http://`. */
+  urlEnv: string;
+  /** Environment variable holding the encoded API key. Default: none (a cluster without security). */
+  apiKeyEnv?: string;
+}
+
+export type SearchConfig =
+  | MeilisearchConfig
+  | TypesenseConfig
+  | AlgoliaConfig
+  | PostgresSearchConfig
+  | ElasticsearchConfig;
 export type SearchProviderName = SearchConfig['provider'];
 
 interface CacheConfigBase {
