@@ -1,4 +1,5 @@
 import { ConfigError } from './config';
+import { tieredEnvNeeds } from './config/cache-tiered';
 import type { ConfigIssue } from './config/schema';
 import type { IntegrationsConfig, TypesenseConfig } from './config/types';
 import { ErrorCode } from './errors';
@@ -25,6 +26,7 @@ export function envNeeds(config: IntegrationsConfig, usesSql: boolean): EnvNeed[
     needs.push({ key: 'search.api_key_env', variable: s.apiKeyEnv });
   }
   if (config.cache?.backend === 'redis') needs.push({ key: 'cache.url_env', variable: config.cache.urlEnv });
+  needs.push(...tieredEnvNeeds(config.cache));
   const q = config.queues;
   if (q?.backend === 'redis' || q?.backend === 'rabbitmq')
     needs.push({ key: 'queues.url_env', variable: q.urlEnv });

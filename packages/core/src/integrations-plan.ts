@@ -1,4 +1,5 @@
 import { ConfigError } from './config';
+import { tieredOptions, tieredUsesSql } from './config/cache-tiered';
 import type {
   CacheConfig,
   IntegrationsConfig,
@@ -32,6 +33,8 @@ export const CACHE: Record<CacheConfig['backend'], Backend> = {
   redis: { package: '@fraiseql/cache-redis', factory: 'createRedisCache' },
   memory: { package: '@fraiseql/cache-memory', factory: 'createMemoryCache' },
   postgresql: { package: '@fraiseql/cache-postgres', factory: 'createPostgresCache', sql: true },
+  // Its tiers are built by `tieredFactory` (config/cache-tiered.ts); `sql` serves a PostgreSQL L2 or bus.
+  tiered: { package: '@fraiseql/cache-tiered', factory: 'createTieredCache', sql: true },
 };
 
 export const QUEUES: Record<QueuesConfig['backend'], Backend> = {
@@ -93,6 +96,7 @@ export function usesSharedSql(config: IntegrationsConfig): boolean {
   return (
     config.search?.provider === 'postgresql' ||
     config.cache?.backend === 'postgresql' ||
+    tieredUsesSql(config.cache) ||
     config.queues?.backend === 'postgresql' ||
     config.observers !== undefined ||
     (config.queryCache !== undefined && config.queryCache.enabled !== false)
@@ -163,6 +167,8 @@ export function plan(config: IntegrationsConfig, env: Map<string, string>): Step
             return compact({ maxEntries: c.maxEntries, maxSizeBytes: c.maxSizeBytes, ...common });
           case 'postgresql':
             return compact({ table: c.table, ...common });
+          case 'tiered':
+            return tieredOptions(c, (key) => env.get(key));
         }
       })(),
     });

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { ConfigError, DEFAULT_EMBEDDED_DIR } from './config';
+import { tieredFactory } from './config/cache-tiered';
 import { createDefaultImporter, type ProviderImporter } from './config/loader';
 import type { IntegrationsConfig } from './config/types';
 import type { CacheProvider } from './contracts/cache';
@@ -109,6 +110,13 @@ export async function createIntegrations(
     factories.push(
       await loadFactory(importer, step.backend, `${LABEL[step.section]} "${step.name}"`, step.name),
     );
+  }
+  // A tiered cache gets its L1 and L2 built from their own sections first.
+  for (const [i, step] of resolvedSteps.entries()) {
+    if (step.section !== 'cache' || step.name !== 'tiered') continue;
+    const load = (b: { package: string; factory: string }) =>
+      loadFactory(importer, b, `Cache tier of backend "tiered"`, 'tiered');
+    factories[i] = tieredFactory(factories[i]!, load, opts.registry);
   }
   const createSqlClient = usesSql
     ? await loadFactory(importer, POSTGRES, 'The PostgreSQL backends', 'postgresql')

@@ -29,6 +29,32 @@ export interface ProviderStatus {
   breaker: BreakerState;
   /** Smallest error budget left among the provider's operations (0-1). */
   budgetRemaining: number;
+  /** What a provider with a `health()` method reports besides (a tiered cache: both tiers and the bus). */
+  details?: Record<string, unknown>;
+}
+
+/** A provider's own `health()` details, looked up through wrappers (`inner`); undefined when it has none or it fails. */
+async function detailsOf(
+  provider: Provider,
+  timeoutMs: number,
+): Promise<Record<string, unknown> | undefined> {
+  let p: unknown = provider;
+  for (let depth = 0; depth < 4 && p !== null && typeof p === 'object'; depth++) {
+    const health = (p as { health?: unknown }).health;
+    if (typeof health === 'function') {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      });
+      const answer = Promise.resolve(health.call(p)).then(
+        (d: unknown) => (d !== null && typeof d === 'object' ? (d as Record<string, unknown>) : undefined),
+        () => undefined,
+      );
+      return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+    }
+    p = (p as { inner?: unknown }).inner;
+  }
+  return undefined;
 }
 
 /** Resolves false instead of hanging or throwing: a health check must always answer. */
@@ -157,13 +183,17 @@ export class IntegrationService {
     await Promise.all(
       entries.map(async ([key, provider, ops]) => {
         const start = performance.now();
-        const healthy = await probe(provider, this.#healthTimeoutMs);
+        const [healthy, details] = await Promise.all([
+          probe(provider, this.#healthTimeoutMs),
+          detailsOf(provider, this.#healthTimeoutMs),
+        ]);
         const budgets = ops.map((op) => this.slo.get(op)?.errorBudgetRemaining() ?? 1);
         out[key] = {
           healthy,
           checkLatencyMs: Math.round((performance.now() - start) * 100) / 100,
           breaker: resilienceOf(provider)?.state ?? 'closed',
           budgetRemaining: Math.min(...budgets),
+          ...(details ? { details } : {}),
         };
       }),
     );

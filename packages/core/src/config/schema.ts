@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { tieredCacheVariant, tieredCrossChecks } from './cache-tiered';
 import {
   bool,
   envName,
@@ -124,7 +125,7 @@ const cacheCommon = {
   resilience: looseTable.optional(),
 };
 
-const cacheSection = tagged('backend', {
+const cacheVariants = {
   redis: table({ backend: str, url_env: envName, cluster: bool.optional(), ...cacheCommon }, ttlToMs),
   memory: table(
     {
@@ -136,6 +137,11 @@ const cacheSection = tagged('backend', {
     ttlToMs,
   ),
   postgresql: table({ backend: str, table: tableName.optional(), ...cacheCommon }, ttlToMs),
+};
+
+const cacheSection = tagged('backend', {
+  ...cacheVariants,
+  tiered: tieredCacheVariant(cacheVariants, ttlToMs),
 });
 
 const queueOptions = table({
@@ -321,6 +327,7 @@ export function validateDocument(doc: unknown): ParseResult {
       ...observerCrossChecks(config),
       ...queryCacheCrossChecks(config),
       ...scheduleCrossChecks(config),
+      ...tieredCrossChecks(config.cache),
     ];
     return cross.length === 0 ? { ok: true, config } : { ok: false, issues: cross };
   }

@@ -1,5 +1,6 @@
 import type { QueueOptions } from '../contracts/queue';
 import type { IndexConfig } from '../contracts/search';
+import type { TieredCacheConfig } from './cache-tiered';
 
 /**
  * `[<section>.resilience]`: accepted as an open table (keys camelCased) so configs written for a
@@ -134,7 +135,8 @@ export interface PostgresCacheConfig extends CacheConfigBase {
   table?: string;
 }
 
-export type CacheConfig = RedisCacheConfig | MemoryCacheConfig | PostgresCacheConfig;
+export type CacheConfig = RedisCacheConfig | MemoryCacheConfig | PostgresCacheConfig | TieredCacheConfig;
+export type { TieredCacheConfig };
 export type CacheBackendName = CacheConfig['backend'];
 
 interface QueuesConfigBase {
