@@ -20,8 +20,45 @@ const index = `dash_${Date.now().toString(36)}`;
 /** Everything a user reads, as text (the way an XSS payload must appear). */
 const mainText = () => page.locator('main').innerText();
 
+/**
+ * The embedded providers written out (PGlite under the temp dir, memory cache) plus an observer, so
+ * the observers page has a runtime to show; a flow with an http source for the flows page.
+ */
+const CONFIG = `
+[search]
+provider = "postgresql"
+[cache]
+backend = "memory"
+[queues]
+backend = "postgresql"
+[postgres]
+embedded_dir = ".fraiseql/pglite"
+[observers]
+listener_id = "dashboard-listener"
+poll_interval_ms = 500
+[[observers.observer]]
+name = "order-created"
+entity = "Order"
+events = ["INSERT"]
+actions = [ { type = "webhook", url_env = "DASHBOARD_HOOK_URL" } ]
+`;
+const FLOWS = {
+  flows: {
+    inbox: {
+      source: { type: 'http' },
+      steps: [
+        { type: 'transform', name: 'shape', mapping: { note: '$.note' } },
+        { type: 'route', name: 'out', routes: [{ to: { queue: 'inbox-out' } }] },
+      ],
+    },
+  },
+};
+
 beforeAll(async () => {
-  [server, browser] = await Promise.all([serve(), launch()]);
+  [server, browser] = await Promise.all([
+    serve({ config: CONFIG, flows: FLOWS, env: { DASHBOARD_HOOK_URL: 'http://127.0.0.1:9/hook' } }),
+    launch(),
+  ]);
   // bypassCSP only so the test can inject axe-core inline; it also means escaping, not the CSP,
   // is what keeps the XSS payloads below inert.
   context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
@@ -93,11 +130,6 @@ describe('dashboard in Chromium against the real server', () => {
     await shot(page, 'overview');
     await expectAccessible(page);
     await expectKeyboardReachable(page);
-    // Observers and flows are not configured on embedded defaults: their pages are hidden.
-    const nav = await page.getByRole('navigation', { name: 'Pages' }).innerText();
-    expect(nav).toContain('Queues');
-    expect(nav).not.toContain('Observers');
-    expect(nav).not.toContain('Flows');
   });
 
   it('a failed job is found in the UI, retried, and completes', async () => {
@@ -189,6 +221,68 @@ describe('dashboard in Chromium against the real server', () => {
     await page.getByRole('button', { name: 'Yes, delete matching keys' }).click();
     await expect.poll(() => page.getByRole('status').innerText(), WAIT).toBe('Deleted 1 key(s).');
     expect((await server.call(`/cache/${encodeURIComponent(XSS_KEY)}`)).status).toBe(404);
+  });
+
+  it('observers: leader, epoch, events behind, listeners, DLQ', async () => {
+    await page.goto(`${server.url}/ui/#/overview`);
+    await page.getByRole('link', { name: 'Observers' }).click();
+    const runtime = page.getByRole('region', { name: 'Runtime' });
+    await runtime.getByText('dashboard-listener').first().waitFor(WAIT);
+    const text = await runtime.innerText();
+    expect(text).toMatch(/Epoch\s*\d+/);
+    expect(text).toMatch(/Events behind\s*0/);
+    await page.getByRole('rowheader', { name: 'dashboard-listener' }).waitFor(WAIT);
+    await page.getByText('The DLQ is empty.').waitFor(WAIT);
+    await shot(page, 'observers');
+    await expectAccessible(page);
+    await expectKeyboardReachable(page);
+  });
+
+  it('flows: counters, stop/start, live logs', async () => {
+    await page.goto(`${server.url}/ui/#/flows/inbox`);
+    const row = page.getByRole('row', { name: /^inbox/ });
+    await row.getByText('running').waitFor(WAIT);
+    const posted = await server.call('/flows/inbox/messages', { method: 'POST', body: { note: XSS_JOB } });
+    expect(posted.status).toBe(202);
+    const { id } = (await posted.json()) as { id: string };
+    // The logs table polls: the delivery shows up without a reload.
+    const logs = page.getByRole('region', { name: 'Logs: inbox' });
+    await logs.getByRole('row', { name: new RegExp(`delivered.*${id}`) }).waitFor(WAIT);
+    await expect.poll(() => row.getByRole('cell').nth(1).innerText(), WAIT).toBe('1');
+    await shot(page, 'flows');
+    await expectAccessible(page);
+    await expectKeyboardReachable(page);
+    await row.getByRole('button', { name: 'Stop inbox' }).click();
+    await row.getByText('stopped').waitFor(WAIT);
+    await row.getByRole('button', { name: 'Start inbox' }).click();
+    await row.getByText('running').waitFor(WAIT);
+  });
+
+  it('hides the observers and flows pages when their routes are not there', async () => {
+    await page.route('**/observers', (r) =>
+      r.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: '{"error":{"code":"IN008","message":"Route not found"}}',
+      }),
+    );
+    await page.route('**/flows', (r) =>
+      r.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: '{"error":{"code":"IN004","message":"Flows are not configured"}}',
+      }),
+    );
+    await page.goto(`${server.url}/ui/#/overview`);
+    await page.reload();
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    await nav.waitFor(WAIT);
+    await page.getByRole('region', { name: 'Providers' }).waitFor(WAIT);
+    const text = await nav.innerText();
+    expect(text).toContain('Queues');
+    expect(text).not.toContain('Observers');
+    expect(text).not.toContain('Flows');
+    await page.unrouteAll();
   });
 
   it('a token that stops working sends the user back to the login form', async () => {

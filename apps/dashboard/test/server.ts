@@ -22,7 +22,15 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serve(opts: { flowsFile?: (dir: string) => string } = {}): Promise<Served> {
+export interface ServeOptions {
+  /** Written to `fraiseql.toml` in the data dir (the serve command reads it from there). */
+  config?: string;
+  /** Written to `flows.json` and passed as `--flows`. */
+  flows?: unknown;
+  env?: Record<string, string>;
+}
+
+export async function serve(opts: ServeOptions = {}): Promise<Served> {
   if (!existsSync(BIN))
     throw new Error(`${BIN} is missing: run \`pnpm build\` first (the test runs the real CLI)`);
   const dir = mkdtempSync(join(tmpdir(), 'fraiseql-dashboard-'));
@@ -39,10 +47,14 @@ export const flaky = async () => {
   );
   const token = `dash-${Math.random().toString(36).slice(2)}`;
   const args = [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--handlers', handlers];
-  if (opts.flowsFile) args.push('--flows', opts.flowsFile(dir));
+  if (opts.config) writeFileSync(join(dir, 'fraiseql.toml'), opts.config);
+  if (opts.flows) {
+    writeFileSync(join(dir, 'flows.json'), JSON.stringify(opts.flows));
+    args.push('--flows', join(dir, 'flows.json'));
+  }
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: dir,
-    env: { ...process.env, FRAISEQL_API_TOKEN: token, LOG_LEVEL: 'error' },
+    env: { ...process.env, ...opts.env, FRAISEQL_API_TOKEN: token, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

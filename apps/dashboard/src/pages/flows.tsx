@@ -32,7 +32,7 @@ function Logs({ name }: { name: string }) {
         <Loading what="logs" />
       ) : (
         <table>
-          <caption class="sr-only">{`Latest log records of ${name}, refreshed every ${POLL_MS / 1000} s`}</caption>
+          <caption class="sr-only">{`Latest log records of ${name}, newest first, refreshed every ${POLL_MS / 1000} s`}</caption>
           <thead>
             <tr>
               <th scope="col">Time</th>
@@ -44,7 +44,7 @@ function Logs({ name }: { name: string }) {
             </tr>
           </thead>
           <tbody>
-            {logs.data.map((l, i) => (
+            {[...logs.data].reverse().map((l, i) => (
               <tr key={i}>
                 <td>{l.time}</td>
                 <td>
