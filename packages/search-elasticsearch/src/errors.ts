@@ -37,6 +37,18 @@ const BUSY = new Set([
   'cluster_block_exception',
 ]);
 
+/**
+ * The IN5xx code of a connection failure. The client's ConnectionError keeps the socket error only
+ * in its message (`connect ECONNREFUSED 127.0.0.1:9200`), so the message is read as well.
+ */
+function connectionCode(err: Error): ErrorCode {
+  const found = networkErrorCode(err);
+  if (found) return found;
+  if (/ECONNREFUSED/.test(err.message)) return ErrorCode.ConnectionRefused;
+  if (/ETIMEDOUT|timed? ?out/i.test(err.message)) return ErrorCode.ConnectionTimeout;
+  return ErrorCode.ProviderUnavailable;
+}
+
 /** The error a ResponseError carries, preferring the root cause (a search phase failure wraps the real one). */
 export function engineErrorOf(err: unknown): EngineError | undefined {
   if (!(err instanceof esErrors.ResponseError)) return undefined;
@@ -97,7 +109,7 @@ export function mapClientError(
     );
   }
   if (err instanceof esErrors.ConnectionError || err instanceof esErrors.NoLivingConnectionsError) {
-    return provider(networkErrorCode(err) ?? ErrorCode.ProviderUnavailable, describeError(err, opts.secrets));
+    return provider(connectionCode(err), describeError(err, opts.secrets));
   }
   const e = engineErrorOf(err);
   if (e) {
