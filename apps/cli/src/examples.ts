@@ -53,6 +53,13 @@ const EXAMPLES: Record<string, Record<string, string[]>> = {
     connector: ['connector list'],
     'connector list': ['connector list --format json'],
     'connector test': ['connector test crm'],
+    schedule: ['schedule list'],
+    'schedule list': ['schedule list --next 3'],
+    'schedule add': [
+      `schedule add nightly-report --queue reports --cron "0 30 2 * * *" --tz Europe/Paris --data '{"kind":"daily"}'`,
+    ],
+    'schedule remove': ['schedule remove nightly-report'],
+    'schedule run-now': ['schedule run-now nightly-report'],
     plugin: ['plugin list'],
     'plugin list': ['plugin list --format json'],
     'plugin status': ['plugin status my-plugin'],
