@@ -24,7 +24,12 @@ export async function resolveConfig(
   opts: ConfigOptions,
 ): Promise<{ config: IntegrationsConfig; embedded: boolean }> {
   const config = await loadConfig(opts.config);
-  if (isEmptyConfig(config)) return { config: embeddedDefaults(), embedded: true };
+  // A file with only flows, connectors or plugins still runs them on the embedded providers.
+  if (isEmptyConfig(config)) {
+    const flowSections = (['flows', 'connectors', 'plugins'] as const).filter((k) => config[k] !== undefined);
+    const extra = Object.fromEntries(flowSections.map((k) => [k, config[k]]));
+    return { config: { ...embeddedDefaults(), ...extra }, embedded: true };
+  }
   return { config, embedded: false };
 }
 
@@ -52,16 +57,16 @@ export async function withIntegrations<T>(
   opts: ConfigOptions,
   fn: (i: Integrations & Partial<Pick<RemoteIntegrations, 'queueNames'>>, registry: Registry) => Promise<T>,
 ): Promise<T> {
+  if (opts.url) return fn(remoteIntegrations(opts.url) as unknown as Integrations, new Registry());
   const { config } = await resolveConfig(opts);
+  const dir = embeddedDirOf(config);
+  const running = dir ? readServerFile(dir) : undefined;
+  if (running) return fn(remoteIntegrations(running.url) as unknown as Integrations, new Registry());
   const registry = new Registry();
   const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
   try {
     return await fn(integrations, registry);
-  if (opts.url) return fn(remoteIntegrations(opts.url) as unknown as Integrations, new Registry());
   } finally {
-  const dir = embeddedDirOf(config);
-  const running = dir ? readServerFile(dir) : undefined;
-  if (running) return fn(remoteIntegrations(running.url) as unknown as Integrations, new Registry());
     await integrations.close().catch(() => {});
   }
 }

@@ -7,10 +7,11 @@ import { loadHandlers, startWorkerHttp, startWorkers } from '@fraiseql/worker';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { cliImporter, resolveConfig } from '../context';
+import { flowsRuntimeOf } from '../flows-runtime';
 import { observerRuntimeOf } from '../observers-runtime';
 import { CliError, EXIT, type Io } from '../output';
-
 import { embeddedDirOf, writeServerFile } from '../server-file';
+
 export interface ServeOptions {
   config?: string;
   host?: string;
@@ -18,6 +19,8 @@ export interface ServeOptions {
   handlers?: string;
   workerPort?: string;
   worker?: boolean;
+  /** A flows file (the seed's YAML shape, or TOML/JSON) adding to `[flows.*]` of the config. */
+  flows?: string;
 }
 
 /**
@@ -40,11 +43,18 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   const integrations = await createIntegrations(config, { registry, importer: cliImporter() });
   let observers: Awaited<ReturnType<typeof observerRuntimeOf>>;
   let scheduler: Awaited<ReturnType<typeof startSchedulesFromConfig>>;
+  let flows: Awaited<ReturnType<typeof flowsRuntimeOf>>;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let workers: ReturnType<typeof startWorkers> | undefined;
   let workerHttp: Awaited<ReturnType<typeof startWorkerHttp>> | undefined;
   try {
     observers = await observerRuntimeOf(config, integrations, { registry, logger });
+    // Flows before the observers start: an observer's `flow` action must be registered by then.
+    flows = await flowsRuntimeOf(config, opts.flows, integrations, {
+      registry,
+      logger,
+      ...(observers ? { observers } : {}),
+    });
     await observers?.start();
     // `[[schedules]]` and those added through /schedules fire here (§14.1); the store is shared.
     scheduler = await startSchedulesFromConfig({ config, integrations, registry, logger });
@@ -53,6 +63,7 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
         ...integrations,
         ...(observers ? { observers } : {}),
         ...(scheduler ? { scheduler } : {}),
+        ...(flows ? { flows: flows.engine, connectors: flows.connectors } : {}),
       },
       registry,
       host,
@@ -80,14 +91,27 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
     await scheduler?.stop().catch(() => {});
     await workers?.close({ timeoutMs: 1000 });
     await observers?.stop().catch(() => {});
+    await flows?.close().catch(() => {});
     await server?.close().catch(() => {});
     await integrations.close().catch(() => {});
     throw err;
   }
+  // Other commands find us here while we hold the embedded data directory (see server-file.ts).
+  const dir = embeddedDirOf(config);
+  const removeServerFile = dir ? writeServerFile(dir, server.url) : undefined;
   io.out(
     `fraiseql-integrations listening on ${server.url}${embedded ? ' (embedded defaults: data in ./.fraiseql/)' : ''}`,
   );
   if (workers) io.out(`worker running queues: ${workers.queues.join(', ')}`);
+  if (flows)
+    io.out(
+      `flows running: ${
+        flows.engine
+          .listFlows()
+          .map((f) => f.name)
+          .join(', ') || '(none)'
+      }`,
+    );
   if (observers) io.out(`observers running: ${config.observers?.observer?.length ?? 0} observer(s)`);
   if (workerHttp) io.out(`worker metrics on ${workerHttp.url}/metrics`);
   if (config.schedules?.length) io.out(`schedules running: ${config.schedules.map((s) => s.id).join(', ')}`);
@@ -102,16 +126,16 @@ export async function serve(opts: ServeOptions, io: Io, signal?: AbortSignal): P
   // No new ticks while everything drains.
   await scheduler?.stop().catch(() => {});
   // Workers first (running jobs finish or go back to pending), then the server drains and closes
-  // Other commands find us here while we hold the embedded data directory (see server-file.ts).
-  const dir = embeddedDirOf(config);
-  const removeServerFile = dir ? writeServerFile(dir, server.url) : undefined;
   // the providers they share.
   // Observers first: in-flight events finish (their actions may enqueue) and the checkpoint is saved.
   await observers?.stop().catch(() => {});
+  // Flows next: in-flight messages finish and are acknowledged at their source.
+  await flows?.close().catch(() => {});
   await workers?.close({ timeoutMs: 25_000 });
   await workerHttp?.close();
   await server.close();
   await integrations.close().catch(() => {});
+  removeServerFile?.();
   return EXIT.ok;
 }
 
@@ -125,6 +149,6 @@ export function registerServe(program: Command, io: Io, run: (p: Promise<number>
     .option('--handlers <file>', 'module exporting { [queue]: handler }')
     .option('--worker-port <port>', 'also serve the worker /metrics and /health on this port')
     .option('--no-worker', 'serve the API only')
+    .option('--flows <file>', "flows, connectors and plugins to run (YAML in the seed's shape, TOML or JSON)")
     .action((opts: ServeOptions) => run(serve(opts, io)));
 }
-  removeServerFile?.();
