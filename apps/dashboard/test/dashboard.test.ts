@@ -169,6 +169,37 @@ describe('dashboard in Chromium against the real server', () => {
     await shot(page, 'queue-completed');
   });
 
+  it('deletes a job and retries all failed jobs, each after a confirmation', async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2]) {
+      const res = await server.call('/queues/broken/jobs', {
+        method: 'POST',
+        body: { data: { n }, maxRetries: 0 },
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    await page.goto(`${server.url}/ui/#/queues/broken?state=failed`);
+    const rows = ids.map((id) => page.locator(`tr[data-job-id="${id}"]`));
+    await rows[0]!.waitFor(WAIT);
+    await rows[1]!.waitFor(WAIT);
+    await rows[0]!.getByRole('button', { name: 'Delete' }).click();
+    await rows[0]!.getByRole('button', { name: 'Yes, delete' }).click();
+    await rows[0]!.waitFor({ state: 'detached', ...WAIT });
+    expect((await server.call(`/queues/broken/jobs/${ids[0]}`)).status).toBe(404);
+
+    await page.getByRole('button', { name: 'Retry all failed' }).click();
+    const confirm = page.getByRole('group', { name: 'Confirm Retry all failed' });
+    await expect.poll(() => confirm.innerText(), WAIT).toContain('all 1 failed job');
+    await page.getByRole('button', { name: 'Yes, retry all failed' }).click();
+    await expect.poll(() => page.getByRole('status').innerText(), WAIT).toBe('Retried 1 job(s).');
+    const job = (await (await server.call(`/queues/broken/jobs/${ids[1]}`)).json()) as {
+      attempts: number;
+      state: string;
+    };
+    // Back to pending with attempts reset, or already picked up again by the worker.
+    expect(['pending', 'running', 'failed']).toContain(job.state);
+  });
+
   it('pauses and resumes a queue, with the state as text', async () => {
     await page.goto(`${server.url}/ui/#/queues/flaky?state=pending`);
     await page.getByRole('button', { name: 'Pause', exact: true }).click();

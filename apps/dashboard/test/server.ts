@@ -43,6 +43,9 @@ export const flaky = async () => {
   if (!existsSync(${JSON.stringify(flag)})) throw new Error('flaky handler: downstream is down');
   return { ok: true };
 };
+export const broken = async () => {
+  throw new Error('broken handler: always fails');
+};
 `,
   );
   const token = `dash-${Math.random().toString(36).slice(2)}`;
@@ -62,14 +65,32 @@ export const flaky = async () => {
   child.stderr!.on('data', (d) => {
     err += d;
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+  let url: string;
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      // A busy machine takes a while to open PGlite; a server that never says where it listens is killed.
+      const timer = setTimeout(
+        () => reject(new Error(`serve did not start in 90 s:\n${out}\n${err}`)),
+        90_000,
+      );
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`serve exited with ${code}:\n${out}\n${err}`));
+      });
     });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}\n${err}`)));
-  });
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const call: Served['call'] = (path, init = {}) =>
     fetch(url + path, {
       method: init.method ?? 'GET',

@@ -39,7 +39,7 @@ function Logs({ name }: { name: string }) {
               <th scope="col">Level</th>
               <th scope="col">Event</th>
               <th scope="col">Step</th>
-              <th scope="col">Message</th>
+              <th scope="col">Message id</th>
               <th scope="col">Detail</th>
             </tr>
           </thead>

@@ -104,6 +104,7 @@ export function ObserversPage() {
             </tbody>
           </table>
           <h3>Breakers</h3>
+          {Object.keys(s.breakers).length === 0 ? <p class="muted">No action has a breaker yet.</p> : null}
           <ul>
             {Object.entries(s.breakers).map(([name, state]) => (
               <li key={name}>
