@@ -42,6 +42,7 @@ const SUITES = [
   'observers-nats',
   'query-cache',
   'flows',
+  'scheduler',
   'grpc',
   'server',
   'tracing',
