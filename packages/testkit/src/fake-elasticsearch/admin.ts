@@ -133,7 +133,7 @@ export function deleteTemplate(store: EsStore, name: string): Reply {
 // -- ILM --------------------------------------------------------------------------------------
 
 export function putPolicy(store: EsStore, name: string, body: Dsl | undefined): Reply {
-  const policy = (body ?? {}).policy;
+  const policy = body?.policy;
   if (!policy || typeof policy !== 'object')
     throw new EsError(
       400,

@@ -1,4 +1,4 @@
-import { analyze, terms as analyzeTerms, type QueryTerm, termMatches } from './analyze';
+import { analyze, type QueryTerm, termMatches } from './analyze';
 import { dateBound } from './date-math';
 import { badRequest, EsError, parsingError } from './errors';
 import {
@@ -12,6 +12,7 @@ import {
   sourceValues,
 } from './mapping';
 import { queryStringToDsl } from './query-string';
+import { TextStats } from './scoring';
 import type { EsIndex, StoredDoc } from './store';
 
 /**
@@ -45,59 +46,17 @@ function single(q: unknown, name: string): [string, unknown] {
 
 export function compileQuery(query: unknown, ctx: QueryContext): Matcher {
   const { idx } = ctx;
-  const docCount = () => idx.searchable.size;
-  const tokenCache = new Map<string, string[]>();
-  const dfCache = new Map<string, number>();
-  const lenCache = new Map<string, number>();
-
   const field = (name: string): ResolvedField | undefined => {
     const f = resolveField(idx.mappings, name);
     return f && isIndexed(f) ? f : undefined;
-  };
-  const tokensOf = (id: string, doc: StoredDoc, f: ResolvedField, name: string): string[] => {
-    const key = `${name}\u0000${id}\u0000${doc.seqNo}`;
-    let t = tokenCache.get(key);
-    if (!t) {
-      t = sourceValues(doc.source, f.sourcePath).flatMap((v) =>
-        typeof v === 'object' ? [] : analyzeTerms(String(v)),
-      );
-      tokenCache.set(key, t);
-    }
-    return t;
   };
   const valuesOf = (doc: StoredDoc, f: ResolvedField) =>
     sourceValues(doc.source, f.sourcePath)
       .map((v) => docValue(f, v))
       .filter((v) => v !== undefined);
-  const avgLen = (name: string, f: ResolvedField): number => {
-    let a = lenCache.get(name);
-    if (a === undefined) {
-      let total = 0;
-      for (const [id, d] of idx.searchable) total += tokensOf(id, d, f, name).length;
-      a = docCount() === 0 ? 1 : Math.max(total / docCount(), 1);
-      lenCache.set(name, a);
-    }
-    return a;
-  };
-  const df = (name: string, f: ResolvedField, q: QueryTerm): number => {
-    const key = `${name}\u0000${q.prefix ? '*' : ''}${q.term}`;
-    let n = dfCache.get(key);
-    if (n === undefined) {
-      n = 0;
-      for (const [id, d] of idx.searchable) if (tokensOf(id, d, f, name).some((t) => termMatches(q, t))) n++;
-      dfCache.set(key, n);
-    }
-    return n;
-  };
-  const bm25 = (name: string, f: ResolvedField, id: string, doc: StoredDoc, q: QueryTerm): number => {
-    const toks = tokensOf(id, doc, f, name);
-    const tf = toks.filter((t) => termMatches(q, t)).length;
-    if (tf === 0) return 0;
-    if (q.prefix) return 1; // prefix queries are constant-score in Elasticsearch
-    const n = df(name, f, q);
-    const idf = Math.log(1 + (docCount() - n + 0.5) / (n + 0.5));
-    return (idf * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * toks.length) / avgLen(name, f)));
-  };
+  const stats = new TextStats(idx);
+  const tokensOf = stats.tokensOf;
+  const bm25 = stats.bm25;
   const remember = (name: string, qs: QueryTerm[]) => {
     const list = ctx.highlightTerms.get(name) ?? [];
     list.push(...qs);

@@ -89,6 +89,8 @@ export function route(store: EsStore, r: RouteRequest): Reply {
   if ((a === '_search' || a === '_count') && is('GET', 'POST')) return searchLike(store, undefined, a, r);
   if (a === '_refresh' && is('GET', 'POST')) return admin.refresh(store, undefined);
   if (a === '_mapping' && is('GET')) return admin.getMapping(store, undefined);
+  // `PUT /_x` names no API: it is an index creation, refused by the name rules.
+  if (a !== undefined && parts.length === 1 && is('PUT')) return admin.createIndex(store, a, body);
   if (a === undefined || a.startsWith('_')) throw noRoute(method, path);
 
   // /{index}/…
