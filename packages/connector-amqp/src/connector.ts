@@ -2,7 +2,7 @@ import { describeError, isPlainObject } from '@fraiseql/core';
 import { badArgument } from './errors.ts';
 import { AmqpLink } from './link.ts';
 import { resolveOptions } from './options.ts';
-import { publishConfirmed, publishTarget } from './publishing.ts';
+import { ConfirmDeadlines, type PublishContext, publishConfirmed, publishTarget } from './publishing.ts';
 import { Subscription } from './subscription.ts';
 import type { AmqpConnector, AmqpConnectorOptions, AmqpPublishOptions, AmqpStats } from './types.ts';
 
@@ -27,6 +27,8 @@ export async function createAmqpConnector(options: AmqpConnectorOptions): Promis
   await link.open();
   const counters = emptyStats();
   const stats = (): AmqpStats => ({ connected: link.connected, reconnects: link.reconnects, ...counters });
+  const deadlines = new ConfirmDeadlines(o.operationTimeoutMs);
+  const pub: PublishContext = { link, o, stats: counters as AmqpStats, deadlines };
   const subs = new Set<Subscription>();
   let closed = false;
 
@@ -39,15 +41,7 @@ export async function createAmqpConnector(options: AmqpConnectorOptions): Promis
     name(target, 'target');
     if (!isPlainObject(opts)) throw badArgument(o.tag, 'publish options must be an object', 'opts');
     const { exchange, routingKey } = publishTarget(target, opts);
-    await publishConfirmed(
-      link,
-      o,
-      counters as AmqpStats,
-      name(exchange, 'exchange'),
-      name(routingKey, 'routingKey'),
-      body,
-      opts,
-    );
+    await publishConfirmed(pub, name(exchange, 'exchange'), name(routingKey, 'routingKey'), body, opts);
   }
 
   return {
@@ -72,18 +66,11 @@ export async function createAmqpConnector(options: AmqpConnectorOptions): Promis
         throw badArgument(o.tag, 'deliver: destination must be an object', 'to');
       const exchange = destination.exchange ?? '';
       const routingKey = destination.routingKey ?? destination.topic ?? '';
-      await publishConfirmed(
-        link,
-        o,
-        counters as AmqpStats,
-        name(exchange, 'exchange'),
-        name(routingKey, 'routingKey'),
-        message.body,
-        {
-          ...(message.id ? { messageId: message.id } : {}),
-          ...(message.headers && Object.keys(message.headers).length > 0 ? { headers: message.headers } : {}),
-        },
-      );
+      const headers = forwardedHeaders(message.headers);
+      await publishConfirmed(pub, name(exchange, 'exchange'), name(routingKey, 'routingKey'), message.body, {
+        ...(message.id ? { messageId: message.id } : {}),
+        ...(headers ? { headers } : {}),
+      });
     },
     async test() {
       const t0 = performance.now();
@@ -115,7 +102,23 @@ export async function createAmqpConnector(options: AmqpConnectorOptions): Promis
       closed = true;
       for (const s of [...subs]) await s.stop();
       subs.clear();
+      deadlines.close();
       await link.close();
     },
   };
+}
+
+/**
+ * The flow message's headers sent along as AMQP headers, without the transport headers of its
+ * source (`amqp-routing-key`, `mqtt-topic`, …): they describe where it came from, not where it goes.
+ */
+function forwardedHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const k in headers) {
+    if (k.startsWith('amqp-') || k.startsWith('mqtt-')) continue;
+    out ??= {};
+    out[k] = headers[k] as string;
+  }
+  return out;
 }

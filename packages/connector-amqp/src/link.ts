@@ -168,6 +168,11 @@ export class AmqpLink extends EventEmitter {
     return unavailable(this.o.tag, `${what}: ${why}${last}`);
   }
 
+  /** The open confirm channel, if there is one (the fast path of a publish: no await). */
+  get openPub(): PubChannel | undefined {
+    return this.pub && !this.pub.closed ? this.pub : undefined;
+  }
+
   /** The shared confirm channel, reopened after a channel error closed it. */
   async confirmChannel(what: string): Promise<PubChannel> {
     if (this.pub && !this.pub.closed) return this.pub;
@@ -185,6 +190,8 @@ export class AmqpLink extends EventEmitter {
       });
       ch.on('close', () => {
         p.closed = true;
+        // Publishes waiting for `drain` go on and fail on the closed channel.
+        ch.emit('drain');
         if (this.pub === p) this.pub = undefined;
       });
       ch.on('return', (msg: { properties: { correlationId?: string } }) => {
