@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IntegrationError } from '@fraiseql/core';
 import { withTimeout } from '@fraiseql/core';
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Options } from 'amqplib';
+import { Deadlines } from './deadlines';
 import { amqpCode, rabbitError, timedOut, unavailable } from './errors';
 import { connectUrl, type ResolvedRabbitOptions } from './options';
 
@@ -51,6 +52,8 @@ export class RabbitConnection extends EventEmitter {
   private op: OpChannel | undefined;
   private opOpening: Promise<OpChannel> | undefined;
   private seq = 0;
+  /** Deadlines of the publishes waiting for their confirm. */
+  private readonly deadlines = new Deadlines();
   private blocked = false;
   /** The reason of the last loss or failed reconnect, for error messages. */
   lastError: unknown;
@@ -134,9 +137,14 @@ export class RabbitConnection extends EventEmitter {
       const link = await this.ready(deadline, what);
       let pub: PubChannel;
       try {
-        pub = await withTimeout(this.pubChannel(link), deadline - Date.now(), () =>
-          timedOut(`${what}: opening a channel took longer than ${this.opts.operationTimeoutMs} ms`),
-        );
+        // The open channel as it is (the common case); a timer only while one is being opened.
+        const open = this.pub;
+        pub =
+          open && open.gen === link.gen && !open.closed
+            ? open
+            : await withTimeout(this.pubChannel(link), deadline - Date.now(), () =>
+                timedOut(`${what}: opening a channel took longer than ${this.opts.operationTimeoutMs} ms`),
+              );
       } catch (err) {
         if (this.link !== link && Date.now() < deadline) continue;
         throw rabbitError(err, what, this.opts.password);
@@ -183,44 +191,51 @@ export class RabbitConnection extends EventEmitter {
       );
     }
     if (pub.closed) return 'lost';
-    const token = String(++this.seq);
-    const confirmed = new Promise<PublishOutcome>((resolve) => {
+    // The token that matches a basic.return to its publish: the message id when there is one (a
+    // job's), so no extra property goes on the wire; a counter otherwise.
+    let token = props.messageId;
+    let publishProps = props;
+    if (typeof token !== 'string') {
+      token = String(++this.seq);
+      publishProps = { ...props, correlationId: token };
+    }
+    const confirmed = new Promise<PublishOutcome | 'timeout'>((resolve) => {
+      // One timer for every pending confirm (see Deadlines), not one per publish.
+      const done = this.deadlines.add(deadline, () => resolve('timeout'));
       try {
-        const ok = pub.ch.publish(
-          exchange,
-          routingKey,
-          body,
-          { ...props, correlationId: token },
-          (err: unknown) => {
-            const returned = pub.returned.delete(token);
-            // amqplib fails pending confirms with 'channel closed' from its own close handler,
-            // which runs before ours: only its 'message nacked' is a refusal by the broker.
-            if (err) resolve((err as Error)?.message === 'message nacked' ? 'nacked' : 'lost');
-            else resolve(returned ? 'returned' : 'ok');
-          },
-        );
+        const ok = pub.ch.publish(exchange, routingKey, body, publishProps, (err: unknown) => {
+          done();
+          const returned = pub.returned.delete(token);
+          // amqplib fails pending confirms with 'channel closed' from its own close handler,
+          // which runs before ours: only its 'message nacked' is a refusal by the broker.
+          if (err) resolve((err as Error)?.message === 'message nacked' ? 'nacked' : 'lost');
+          else resolve(returned ? 'returned' : 'ok');
+        });
         if (!ok && !pub.drain) {
           pub.drain = new Promise<void>((r) => {
-            const done = () => {
-              pub.ch.off('drain', done);
-              pub.ch.off('close', done);
+            const drained = () => {
+              pub.ch.off('drain', drained);
+              pub.ch.off('close', drained);
               pub.drain = undefined;
               r();
             };
-            pub.ch.on('drain', done);
-            pub.ch.on('close', done);
+            pub.ch.on('drain', drained);
+            pub.ch.on('close', drained);
           });
         }
       } catch {
         // The channel was already closing (IllegalOperationError): nothing was sent.
+        done();
         resolve('lost');
       }
     });
-    return withTimeout(confirmed, deadline - Date.now(), () =>
-      timedOut(
+    const outcome = await confirmed;
+    if (outcome === 'timeout') {
+      throw timedOut(
         `${what}: no publisher confirm within ${this.opts.operationTimeoutMs} ms${this.blocked ? ' (the broker is blocking publishers: resource alarm)' : ''}`,
-      ),
-    );
+      );
+    }
+    return outcome;
   }
 
   /**
@@ -386,7 +401,8 @@ export class RabbitConnection extends EventEmitter {
         const pub: PubChannel = { ch, gen: link.gen, closed: false, returned: new Set() };
         ch.on('error', noop);
         ch.on('return', (msg) => {
-          const token = msg.properties.correlationId;
+          // The token publishOnce matched it by: the correlation id it added, else the message id.
+          const token = msg.properties.correlationId ?? msg.properties.messageId;
           if (typeof token === 'string') pub.returned.add(token);
         });
         ch.on('close', () => {
