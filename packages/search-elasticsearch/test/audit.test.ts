@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Filter } from '@fraiseql/core';
+import { type Filter, type SearchProvider, withResilience } from '@fraiseql/core';
 import { createObserverRuntime, ensureChangeLog, type ObserverRuntime } from '@fraiseql/observers';
 import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { checkService, type FakeElasticsearch, startFakeElasticsearch, uniqueName } from '@fraiseql/testkit';
@@ -48,8 +48,11 @@ afterAll(async () => {
   await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
 });
 
-async function runObservers(): Promise<ObserverRuntime> {
-  const changeLog = `${schema}.tb_entity_change_log`;
+async function runObservers(
+  search: SearchProvider = es,
+  log = 'tb_entity_change_log',
+): Promise<ObserverRuntime> {
+  const changeLog = `${schema}.${log}`;
   await ensureChangeLog(sql, { table: changeLog });
   return createObserverRuntime({
     sql,
@@ -57,7 +60,7 @@ async function runObservers(): Promise<ObserverRuntime> {
     changeLog,
     group: uniqueName('g'),
     pollIntervalMs: 100,
-    providers: { search: es },
+    providers: { search },
     observers: [
       {
         name: 'order-sync',
@@ -75,9 +78,15 @@ async function runObservers(): Promise<ObserverRuntime> {
   });
 }
 
-async function insert(entity: string, id: string, kind: string, data: unknown): Promise<void> {
+async function insert(
+  entity: string,
+  id: string,
+  kind: string,
+  data: unknown,
+  log = 'tb_entity_change_log',
+): Promise<void> {
   await sql.query(
-    `INSERT INTO "${schema}".tb_entity_change_log (object_type, object_id, modification_type, object_data) VALUES ($1, $2, $3, $4::jsonb)`,
+    `INSERT INTO "${schema}".${log} (object_type, object_id, modification_type, object_data) VALUES ($1, $2, $3, $4::jsonb)`,
     [entity, id, kind, JSON.stringify(data)],
   );
 }
@@ -222,6 +231,30 @@ describe('audit trail', () => {
     await expect(
       es.search({ index: 'fraiseql_events', query: '', filter: { field: 'error', op: 'eq', value: 'x' } }),
     ).rejects.toMatchObject({ code: 'IN101' });
+  });
+
+  it('the hook is found through the resilience wrapper createIntegrations puts around providers', async () => {
+    const wrapped = withResilience('search', es);
+    const runtime = await runObservers(wrapped, 'log_wrapped');
+    const done: string[] = [];
+    runtime.on('executed', (s) => done.push(s.eventId));
+    try {
+      await insert('User', 'u-wrapped', 'UPDATE', { name: 'Grace' }, 'log_wrapped');
+      await runtime.start();
+      const end = Date.now() + 20_000;
+      while (done.length < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(done).toHaveLength(1);
+    } finally {
+      await runtime.stop();
+    }
+    const r = await es.search({
+      index: 'fraiseql_events',
+      query: '',
+      filter: { field: 'entity_id', op: 'eq', value: 'u-wrapped' },
+    });
+    expect(r.hits.map((h) => h.document.event_kind)).toEqual(['UPDATE']);
+    // Written into today's daily index, not into an index named "fraiseql_events".
+    expect(fake.indexNames()).not.toContain('fraiseql_events');
   });
 
   it('ensureAuditTemplate takes a pattern and a retention', async () => {
