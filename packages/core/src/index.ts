@@ -24,6 +24,7 @@ export type {
   Document,
   FacetCount,
   IndexConfig,
+  SearchAliases,
   SearchCommonOptions,
   SearchHit,
   SearchProvider,
@@ -38,6 +39,7 @@ export * from './glob';
 export * from './integrations';
 export * from './kit';
 export * from './queue-options';
+export * from './reindex';
 export * from './resilience';
 export * from './resilient-providers';
 export * from './service';

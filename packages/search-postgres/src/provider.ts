@@ -11,6 +11,7 @@ import {
   type SearchResult,
 } from '@fraiseql/core';
 import { PROVIDER, qualifiedName, type SqlClient, type SqlExecutor, sqlState } from '@fraiseql/postgres';
+import { PostgresSearchAliases } from './aliases.ts';
 import { type AttachPlan, attachTable } from './attach.ts';
 import {
   badDocument,
@@ -47,6 +48,8 @@ export class PostgresSearchProvider implements SearchProvider {
   readonly #maxFacetValues: number;
   readonly #catalog: string;
   readonly #reader: SearchReader;
+  /** Zero-downtime reindex support (DESIGN §14.3): builds, swaps and drops `<index>__<ts>` tables. */
+  readonly aliases: PostgresSearchAliases;
   #closed = false;
 
   /** @internal Use {@link createPostgresSearch}, which validates options and prepares the schema. */
@@ -72,6 +75,15 @@ export class PostgresSearchProvider implements SearchProvider {
       { schema: opts.schema, catalog: this.#catalog, maxFacetValues: opts.maxFacetValues },
       () => this.#assertOpen(),
     );
+    this.aliases = new PostgresSearchAliases({
+      sql,
+      schema: opts.schema,
+      catalog: this.#catalog,
+      language: opts.language,
+      assertOpen: () => this.#assertOpen(),
+      lock: (tx, index) => this.#lock(tx, index),
+      row: (tx, index) => this.#row(tx, index),
+    });
   }
 
   /** The schema holding the index tables and the catalog. */

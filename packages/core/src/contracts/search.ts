@@ -69,6 +69,34 @@ export interface SearchProvider extends Provider {
   deleteDocument(index: string, id: string): Promise<void>;
   clearIndex(index: string): Promise<void>;
   configureIndex(index: string, config: IndexConfig): Promise<void>;
+  /**
+   * Optional capability: the engine can point an index name at another index atomically, which
+   * is what `reindex()` (DESIGN §14.3) builds on. Absent = no zero-downtime reindex (IN005).
+   */
+  readonly aliases?: SearchAliases;
+}
+
+/**
+ * Atomic name switching (`provider.aliases`): PostgreSQL renames in one transaction, Meilisearch
+ * swaps indexes, Typesense moves a collection alias, Algolia moves an index, Elasticsearch
+ * swaps an alias. Index names are the public ones (`products`, `products__1733300000000`).
+ */
+export interface SearchAliases {
+  /**
+   * Creates the empty index `next` to be filled and later swapped in for `live`: with `config`
+   * when given, else with the settings `live` has now (a fresh default index when `live` does
+   * not exist). IN103 when `next` exists already.
+   */
+  prepareIndex(live: string, next: string, config?: IndexConfig): Promise<void>;
+  /**
+   * Makes `live` answer from the documents and settings of `next` in one atomic step — a search
+   * running meanwhile sees the old documents or the new ones, never an error or an empty page —
+   * then drops the documents `live` served before. `next` no longer exists as its own name
+   * afterwards. Works when `live` did not exist yet.
+   */
+  swapIndex(live: string, next: string): Promise<void>;
+  /** Removes an index built by `prepareIndex` (a reindex that failed). Resolves when it is absent. */
+  dropIndex(name: string): Promise<void>;
 }
 
 /** Options every search factory accepts. */

@@ -1,0 +1,81 @@
+import { reindex, type SearchProvider, withResilience } from '@fraiseql/core';
+import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
+import { checkService, describeReindex, expectIntegrationError, uniqueName } from '@fraiseql/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresSearch, type PostgresSearchProvider } from '../src/index.ts';
+
+const pg = await checkService('postgres');
+
+/** Index names in the catalog and tables in the schema (a leftover would show in either). */
+async function listIndexes(sql: SqlClient, schema: string): Promise<string[]> {
+  const r = await sql.query<{ name: string }>(
+    `SELECT name FROM "${schema}".search_indexes
+     UNION SELECT substr(tablename, 8) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'search\\_%' AND tablename <> 'search_indexes'`,
+    [schema],
+  );
+  return r.rows.map((x) => x.name);
+}
+
+function suite(label: string, connect: () => Promise<SqlClient>, server: boolean) {
+  describe(`search-postgres reindex on ${label}`, () => {
+    let sql: SqlClient;
+    const schema = uniqueName('spr');
+    beforeAll(async () => {
+      sql = await connect();
+    });
+    afterAll(async () => {
+      if (server) await sql?.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql?.close();
+    });
+
+    describeReindex(label, async () => createPostgresSearch({ sql, schema }), {
+      listIndexes: () => listIndexes(sql, schema),
+      dropIndexes: async (p, names) => {
+        for (const name of names) await (p as PostgresSearchProvider).dropIndex(name);
+      },
+    });
+
+    it('renames the table, its indexes and primary key to the live names; configureIndex still works', async () => {
+      const p = await createPostgresSearch({ sql, schema });
+      const index = uniqueName('rn');
+      await p.configureIndex(index, { searchable: ['title'], sortable: ['n'] });
+      const rows = async function* () {
+        for (let i = 0; i < 10; i++) yield { id: `x${i}`, title: `thing ${i}`, n: i };
+      };
+      // Through the resilience wrapper (what createIntegrations hands out): aliases are found on `inner`.
+      await reindex(withResilience('search', p), { index, source: rows });
+      const names = await sql.query<{ indexname: string }>(
+        'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY 1',
+        [schema, `search_${index}`],
+      );
+      expect(names.rows.map((r) => r.indexname).every((n) => !n.includes('__'))).toBe(true);
+      expect(names.rows).toHaveLength(5);
+      // Same settings again is a no-op; new settings alter the renamed table in place.
+      await p.configureIndex(index, { searchable: ['title'], sortable: ['n'] });
+      await p.configureIndex(index, { searchable: ['title'], sortable: [] });
+      const after = await sql.query('SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND tablename = $2', [
+        schema,
+        `search_${index}`,
+      ]);
+      expect(after.rows).toHaveLength(3);
+      expect((await p.search({ index, query: 'thing' })).totalHits).toBe(10);
+      await p.dropIndex(index);
+    });
+
+    it('refuses an attached table, a provider without aliases, and bad options', async () => {
+      const p = await createPostgresSearch({ sql, schema });
+      const rows = [{ id: 'a' }];
+      await expectIntegrationError(() => reindex(p, { index: 'bad name', source: rows }), 'IN106');
+      await expectIntegrationError(() => reindex(p, { index: 'x'.repeat(50), source: rows }), 'IN106');
+      await expectIntegrationError(() => reindex(p, { index: 'ok', source: rows, batchSize: 0 }), 'IN002');
+      await expectIntegrationError(() => reindex(p, { index: 'ok', source: 42 as never }), 'IN002');
+      const plain = { ...p, name: 'plain', aliases: undefined } as unknown as SearchProvider;
+      await expectIntegrationError(() => reindex(plain, { index: 'ok', source: rows }), 'IN005');
+    });
+  });
+}
+
+suite('PGlite', () => createSqlClient(), false);
+describe.skipIf(!pg.available)('server', () => {
+  suite('a Postgres server', () => createSqlClient({ url: pg.url }), true);
+});
