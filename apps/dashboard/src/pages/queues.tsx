@@ -73,7 +73,7 @@ function QueueList({
                 <td>{s ? s.length : '…'}</td>
                 <td>{s ? s.failed : '…'}</td>
                 <td>
-                  {s ? <Badge tone={s.paused ? 'warn' : 'ok'}>{s.paused ? 'paused' : 'running'}</Badge> : '…'}
+                  {s ? <Badge tone={s.paused ? 'warn' : 'ok'}>{s.paused ? 'paused' : 'active'}</Badge> : '…'}
                 </td>
                 <td>
                   {s?.paused ? (
@@ -89,7 +89,11 @@ function QueueList({
                       onDone={stats.refresh}
                     />
                   )}{' '}
-                  <a class="btn" href={href(['queues', q], { state: 'failed' })}>
+                  <a
+                    class="btn"
+                    href={href(['queues', q], { state: 'failed' })}
+                    aria-label={`Failed jobs of ${q}`}
+                  >
                     Failed jobs
                   </a>{' '}
                   {!stored.includes(q) ? null : (
@@ -154,7 +158,7 @@ function QueueDetail({ queue, state }: { queue: string; state: JobState }) {
           <p class="row">
             <span>Pending: {s.length}</span>
             <span>Failed: {s.failed}</span>
-            <Badge tone={s.paused ? 'warn' : 'ok'}>{s.paused ? 'paused' : 'running'}</Badge>
+            <Badge tone={s.paused ? 'warn' : 'ok'}>{s.paused ? 'paused' : 'active'}</Badge>
             {s.paused ? (
               <ActionButton
                 label="Resume"
