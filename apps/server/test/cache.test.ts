@@ -71,6 +71,15 @@ describe('PUT and GET /cache/:key', () => {
     expect(await h.integrations.cache!.ttl('long')).toBeGreaterThan(60_000);
   });
 
+  it('GET /cache/:key/ttl gives the remaining TTL in ms, null when absent', async () => {
+    await start();
+    await h.call({ method: 'PUT', url: '/cache/short?ttl_ms=60000', payload: 'v', headers: octets });
+    const ttl = json(await h.call({ method: 'GET', url: '/cache/short/ttl' })).ttlMs;
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(json(await h.call({ method: 'GET', url: '/cache/absent/ttl' }))).toEqual({ ttlMs: null });
+  });
+
   it('400 IN204 for a bad ttl_ms', async () => {
     await start();
     for (const q of ['ttl_ms=0', 'ttl_ms=-5', 'ttl_ms=abc', 'ttl_ms=1.5', 'ttl_ms=1&ttl_ms=2', 'ttl_ms=']) {

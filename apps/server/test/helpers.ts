@@ -69,7 +69,7 @@ export async function harness(
     ...(queue ? { queue } : {}),
     slo,
   });
-  const integrations = { search, cache, queue, service, close: () => service.close() };
+  const integrations = { search, cache, queue, service, sql, close: () => service.close() };
   const { without: _w, ...serverOpts } = opts;
   const app = await createServer({ integrations, registry, token: TOKEN, ...serverOpts });
   return {

@@ -140,6 +140,18 @@ describe('GET /queues/:queue and pause/resume', () => {
   });
 });
 
+describe('GET /queues', () => {
+  it('lists the queues that have jobs in the PostgreSQL backend', async () => {
+    await start();
+    const a = uniqueName('named_a');
+    const b = uniqueName('named_b');
+    for (const q of [a, b]) await h.call({ method: 'POST', url: `/queues/${q}/jobs`, payload: { data: 1 } });
+    const { queues } = json(await h.call({ method: 'GET', url: '/queues' }));
+    expect(queues).toEqual(expect.arrayContaining([a, b]));
+    expect([...queues].sort()).toEqual(queues);
+  });
+});
+
 describe('jobs by id, listing, retry', () => {
   it('lists jobs by state with limit and offset (pending by default)', async () => {
     await start();

@@ -135,6 +135,8 @@ describe('GET /openapi.json', () => {
       'DELETE /cache/{key}',
       'DELETE /cache',
       'POST /cache/{key}/incr',
+      'GET /cache/{key}/ttl',
+      'GET /queues',
       'POST /queues/{queue}/jobs',
       'GET /queues/{queue}',
       'GET /queues/{queue}/jobs',
