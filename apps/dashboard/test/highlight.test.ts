@@ -9,7 +9,9 @@ describe('safeHighlight', () => {
   });
 
   it('does not restore a mark with attributes, nor tags hidden in entities', () => {
-    expect(safeHighlight('<mark onclick="x()">a</mark>')).toBe('&lt;mark onclick=&quot;x()&quot;&gt;a</mark>');
+    expect(safeHighlight('<mark onclick="x()">a</mark>')).toBe(
+      '&lt;mark onclick=&quot;x()&quot;&gt;a</mark>',
+    );
     expect(safeHighlight('&lt;script&gt;')).toBe('&amp;lt;script&amp;gt;');
     expect(escapeHtml(`<>&"'`)).toBe('&lt;&gt;&amp;&quot;&#39;');
   });
