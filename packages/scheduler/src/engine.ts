@@ -47,8 +47,8 @@ export class Engine {
   #base: number | null = null;
   /** Claims this process holds whose enqueue failed. */
   readonly #retry = new Map<string, TickRef>();
-  /** Start of this process's previous pass (after a successful sync). */
-  #lastPass: number | null = null;
+  /** End of this process's previous pass that reached the store. */
+  #lastPassEnd: number | null = null;
   #lastStaleSweep = Number.NEGATIVE_INFINITY;
   #lastPrune = Number.NEGATIVE_INFINITY;
 
@@ -77,8 +77,9 @@ export class Engine {
       this.#fail('store', err, 'scheduler store sync failed');
       return;
     }
-    const since = this.#lastPass ?? this.#base ?? now;
-    this.#lastPass = now;
+    // A gap since the end of the previous pass (or, on the first pass, since any scheduler's last
+    // pass) longer than the grace means nobody was firing: a slow pass of a live process is not one.
+    const since = this.#lastPassEnd ?? this.#base ?? now;
     const due = this.#dueTicks(now, now - since > this.#o.tickMs + this.graceMs);
     let won: TickRef[] = [];
     if (due.length > 0) {
@@ -93,6 +94,7 @@ export class Engine {
     const stale = await this.#stale(now);
     await this.#enqueue([...won, ...again, ...stale]);
     await this.#prune(now);
+    this.#lastPassEnd = this.#o.now();
   }
 
   /** Reloads the schedules when their version changed; keeps cursors of known ones. */

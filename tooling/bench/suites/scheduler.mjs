@@ -92,7 +92,7 @@ async function oursRun({ store, queue, schedule, windowMs, warmupMs, alignTo, wh
     const cpu = process.cpuUsage(cpu0);
     const wall = performance.now() - t0;
     const lags = c.state.lags;
-    const spread = lags.length > 0 ? Math.max(...lags) : Number.NaN;
+    const spread = lags.length > 0 ? lags.reduce((a, b) => Math.max(a, b), 0) : Number.NaN;
     return {
       ticksPerSec: alignTo ? (c.state.count / Math.max(spread, 1)) * 1000 : (c.state.count / windowMs) * 1000,
       lagP99: percentile(lags, 99) ?? Number.NaN,
@@ -201,7 +201,7 @@ async function bossRun({ url, schema, idle }) {
       await sleep(1000);
     }
     const lags = rows.map((r) => new Date(r.created_on).getTime() - boundary);
-    const spread = lags.length > 0 ? Math.max(...lags) : Number.NaN;
+    const spread = lags.length > 0 ? lags.reduce((a, b) => Math.max(a, b), 0) : Number.NaN;
     return {
       ticksPerSec: (lags.length / Math.max(spread, 1)) * 1000,
       lagP99: percentile(lags, 99) ?? Number.NaN,
@@ -265,7 +265,7 @@ export async function run(ctx) {
       } finally {
         await queue.close();
         const keys = await client.keys(`${prefix}:*`);
-        if (keys.length) await client.del(...keys);
+        for (let i = 0; i < keys.length; i += 1000) await client.unlink(...keys.slice(i, i + 1000));
         await client.quit();
       }
     };
