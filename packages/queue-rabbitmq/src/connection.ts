@@ -12,7 +12,7 @@ export interface Link {
   readonly gen: number;
 }
 
-interface PubChannel {
+export interface PubChannel {
   ch: ConfirmChannel;
   gen: number;
   closed: boolean;
@@ -134,21 +134,8 @@ export class RabbitConnection extends EventEmitter {
     const deadline = Date.now() + this.opts.operationTimeoutMs;
     let returns = 0;
     for (;;) {
-      const link = await this.ready(deadline, what);
-      let pub: PubChannel;
-      try {
-        // The open channel as it is (the common case); a timer only while one is being opened.
-        const open = this.pub;
-        pub =
-          open && open.gen === link.gen && !open.closed
-            ? open
-            : await withTimeout(this.pubChannel(link), deadline - Date.now(), () =>
-                timedOut(`${what}: opening a channel took longer than ${this.opts.operationTimeoutMs} ms`),
-              );
-      } catch (err) {
-        if (this.link !== link && Date.now() < deadline) continue;
-        throw rabbitError(err, what, this.opts.password);
-      }
+      const pub = await this.acquirePub(deadline, what);
+      if (pub === undefined) continue;
       const outcome = await this.publishOnce(
         pub,
         exchange,
@@ -174,6 +161,40 @@ export class RabbitConnection extends EventEmitter {
       if (Date.now() >= deadline)
         throw timedOut(`${what}: not confirmed within ${this.opts.operationTimeoutMs} ms`);
     }
+  }
+
+  /**
+   * The publish channel of the live connection, waiting for a reconnect until `deadline`;
+   * `undefined` when the connection changed meanwhile (ask again). @internal
+   */
+  async acquirePub(deadline: number, what: string): Promise<PubChannel | undefined> {
+    const link = await this.ready(deadline, what);
+    // The open channel as it is (the common case); a timer only while one is being opened.
+    const open = this.pub;
+    if (open && open.gen === link.gen && !open.closed) return open;
+    try {
+      return await withTimeout(this.pubChannel(link), deadline - Date.now(), () =>
+        timedOut(`${what}: opening a channel took longer than ${this.opts.operationTimeoutMs} ms`),
+      );
+    } catch (err) {
+      if (this.link !== link && Date.now() < deadline) return undefined;
+      throw rabbitError(err, what, this.opts.password);
+    }
+  }
+
+  /** Deadlines of the publishes waiting for their confirm (one timer for all). @internal */
+  get confirmDeadlines(): Deadlines {
+    return this.deadlines;
+  }
+
+  /** How long a publish may wait for its confirm. @internal */
+  get operationTimeoutMs(): number {
+    return this.opts.operationTimeoutMs;
+  }
+
+  /** The password to mask in error messages. @internal */
+  get password(): string | undefined {
+    return this.opts.password;
   }
 
   private async publishOnce(

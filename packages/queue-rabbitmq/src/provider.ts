@@ -132,11 +132,7 @@ export class RabbitQueueProvider implements QueueProvider {
     if (jobs.length === 0) return [];
     await this.decl.ensureQueue(queue);
     for (let i = 0; i < jobs.length; i += PUBLISH_BATCH) {
-      await Promise.all(
-        jobs
-          .slice(i, i + PUBLISH_BATCH)
-          .map((j) => this.publisher.send(j.env, `enqueueing jobs on "${queue}"`, j.dataJson)),
-      );
+      await this.publisher.sendMany(queue, jobs.slice(i, i + PUBLISH_BATCH), `enqueueing jobs on "${queue}"`);
     }
     return jobs.map((j) => j.env.id);
   }

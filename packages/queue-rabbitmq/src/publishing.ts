@@ -3,6 +3,7 @@ import type { RabbitConnection } from './connection';
 import type { Declarations } from './declarations';
 import type { Envelope } from './envelope';
 import { jobMessage } from './message';
+import { type BatchMessage, publishBatch } from './publish-batch';
 import { nextRung } from './topology';
 
 /** Confirmed publishes of jobs: to the jobs queue, a delay rung, or the dead-letter queue. */
@@ -32,6 +33,30 @@ export class Publisher {
     await this.conn.publish('', target, m.content, m.props, what, () =>
       this.decl.redeclareQueue(env.queue, rung),
     );
+  }
+
+  /**
+   * Publishes the jobs of one queue (one `enqueueMany` batch): the due ones in one confirmed
+   * batch to the jobs queue, delayed ones one by one to their rungs. Confirmed when it resolves.
+   */
+  async sendMany(queue: string, jobs: { env: Envelope; dataJson?: string }[], what: string): Promise<void> {
+    await this.decl.ensureQueue(queue);
+    const levels = this.maxPriority(queue);
+    const now = Date.now();
+    const due: BatchMessage[] = [];
+    const later: Promise<void>[] = [];
+    for (const { env, dataJson } of jobs) {
+      const remaining = env.runAt - now;
+      if (nextRung(remaining, env.delayMs ?? remaining) > 0) later.push(this.send(env, what, dataJson));
+      else due.push(jobMessage(env, levels, dataJson));
+    }
+    const batch =
+      due.length > 0
+        ? publishBatch(this.conn, this.decl.names(queue).jobs, due, what, () =>
+            this.decl.redeclareQueue(queue),
+          )
+        : Promise.resolve();
+    await Promise.all([batch, ...later]);
   }
 
   async sendToDlq(env: Envelope, what: string): Promise<void> {
