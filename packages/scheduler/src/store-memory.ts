@@ -49,7 +49,9 @@ export class MemoryScheduleStore implements ScheduleStore {
   }
 
   async all(): Promise<StoredSchedule[]> {
-    return [...this.#schedules.values()].map((s) => structuredClone(s));
+    return [...this.#schedules.values()]
+      .sort((a, b) => (a.def.id < b.def.id ? -1 : 1))
+      .map((s) => structuredClone(s));
   }
 
   async claim(ticks: TickRef[], owner: string, nowMs: number): Promise<TickRef[]> {

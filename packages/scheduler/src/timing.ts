@@ -72,7 +72,10 @@ export function nextRuns(
   if (s.endAt) def.endAtMs = new Date(s.endAt).getTime();
   const timing = makeTiming(def);
   const out: Date[] = [];
-  let t: number | null = after;
-  while (out.length < count && (t = timing.next(t)) !== null) out.push(new Date(t));
+  let t = timing.next(after);
+  while (out.length < count && t !== null) {
+    out.push(new Date(t));
+    t = timing.next(t);
+  }
   return out;
 }
