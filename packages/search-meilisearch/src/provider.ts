@@ -13,6 +13,7 @@ import {
   type SearchResult,
 } from '@fraiseql/core';
 import { type EnqueuedTaskPromise, type Index, Meilisearch, type SearchParams, type Task } from 'meilisearch';
+import { MeiliAliases } from './aliases';
 import { engineDocument } from './documents';
 import { mapClientError, PROVIDER, taskFailure, taskFailureReason } from './errors';
 import { encodeDocumentId, MAX_ENGINE_ID_BYTES } from './ids';
@@ -45,6 +46,8 @@ export class MeilisearchSearch implements SearchProvider {
   readonly #maxTotalHits: number | undefined;
   readonly #batchSize: number;
   readonly #known = new Map<string, KnownIndex>();
+  /** Zero-downtime reindex support (DESIGN §14.3): `POST /swap-indexes`. */
+  readonly aliases: MeiliAliases;
   #closed = false;
 
   /** @internal Use `createMeilisearchSearch`. */
@@ -69,6 +72,16 @@ export class MeilisearchSearch implements SearchProvider {
         'host',
       );
     }
+    this.aliases = new MeiliAliases({
+      client: this.#client,
+      secrets: this.#secrets,
+      known: this.#known,
+      open: () => this.#open(),
+      call: (context, index, run) => this.#call(context, index, run),
+      clientTask: (context, index, start) => this.#clientTask(context, index, start),
+      configureIndex: (index, config) => this.configureIndex(index, config),
+      deleteIndex: (index) => this.deleteIndex(index),
+    });
   }
 
   /** @internal Checks the server and the key, then applies `indexes`. Called by the factory. */

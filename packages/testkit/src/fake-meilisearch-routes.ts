@@ -2,6 +2,7 @@ import { FakeIndex } from './fake-meilisearch-engine';
 import { badRequest, describeJson, MeiliError } from './fake-meilisearch-errors';
 import { applySettings, validateSettingsPatch } from './fake-meilisearch-settings';
 import type { MeiliStore } from './fake-meilisearch-store';
+import { swapIndexes } from './fake-meilisearch-swap';
 
 /**
  * HTTP routing of the Meilisearch protocol double (every route but `/health`, which needs no auth):
@@ -63,6 +64,9 @@ export function createMeiliRouter(
         if (!t) throw new MeiliError(404, 'task_not_found', `Task \`${uid}\` not found.`);
         return ok(t);
       }
+    }
+    if (root === 'swap-indexes' && parts.length === 1) {
+      return method === 'POST' ? accepted(swapIndexes(store, body)) : { status: 405 };
     }
     if (root !== 'indexes') return { status: 404 };
 
