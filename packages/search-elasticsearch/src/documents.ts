@@ -1,18 +1,8 @@
-import { badDocument, type Document } from '@fraiseql/core';
+import { badDocument, type Document, datesToMillis } from '@fraiseql/core';
 import { PROVIDER } from './errors';
 
 /** Elasticsearch's limit on `_id`. */
 export const MAX_ID_BYTES = 512;
-
-/** Dates in documents are stored as epoch milliseconds, the form portable filters compare. */
-function datesToMillis(value: unknown): unknown {
-  if (value instanceof Date) return value.getTime();
-  if (Array.isArray(value)) return value.map(datesToMillis);
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, datesToMillis(v)]));
-  }
-  return value;
-}
 
 /**
  * The `_source` of a document: its data (dates as epoch ms) with the id under the primary key, so

@@ -1,4 +1,4 @@
-export { AliasOps } from './aliases';
+export { ElasticsearchAliases } from './aliases';
 export {
   AUDIT_MAPPINGS,
   type AuditTemplateOptions,

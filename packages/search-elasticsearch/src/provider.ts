@@ -13,7 +13,7 @@ import {
   type SearchQuery,
   type SearchResult,
 } from '@fraiseql/core';
-import { AliasOps } from './aliases';
+import { ElasticsearchAliases } from './aliases';
 import {
   type AuditTemplateOptions,
   type AuditTemplateResult,
@@ -47,8 +47,8 @@ import { type EngineResponse, toResult } from './response';
  */
 export class ElasticsearchSearch implements SearchProvider {
   readonly name = PROVIDER;
-  /** Alias operations on this cluster (atomic `_aliases` actions). */
-  readonly aliases: AliasOps;
+  /** Atomic index switching for `reindex()` (see aliases.ts). */
+  readonly aliases: ElasticsearchAliases;
   readonly #client: Client;
   readonly #ownsClient: boolean;
   readonly #secrets: string[];
@@ -86,7 +86,11 @@ export class ElasticsearchSearch implements SearchProvider {
       }
       this.#ownsClient = true;
     }
-    this.aliases = new AliasOps(this.#client, (ctx, index, kind, run) => this.#call(ctx, index, kind, run));
+    this.aliases = new ElasticsearchAliases(
+      this.#client,
+      (ctx, index, kind, run) => this.#call(ctx, index, kind, run),
+      (index) => this.#known.delete(index),
+    );
   }
 
   /** @internal Checks the server, the product and the credentials, then applies `indexes`. Called by the factory. */
@@ -244,14 +248,18 @@ export class ElasticsearchSearch implements SearchProvider {
 
   /**
    * Deletes an index with its documents and mapping (not part of the SearchProvider contract;
-   * used to clean up). Deleting an index that does not exist resolves.
+   * used to clean up); for a name that is an alias, the indexes behind it. Deleting an index that
+   * does not exist resolves.
    */
   async deleteIndex(index: string): Promise<void> {
     this.#open();
     assertIndexName(index);
     this.#known.delete(index);
+    // A live name turned into an alias by a reindex: delete the index behind it.
+    const behind = await this.aliases.indicesOf(index);
+    const targets = behind.length > 0 ? behind : [index];
     await this.#call('deleting the index', index, 'admin', () =>
-      this.#client.indices.delete({ index: engineIndexName(index) }, { ignore: [404] }),
+      this.#client.indices.delete({ index: targets.map(engineIndexName) }, { ignore: [404] }),
     );
   }
 

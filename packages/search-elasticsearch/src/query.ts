@@ -1,81 +1,25 @@
 import {
-  assertIndexName,
   badQuery,
-  fieldList,
+  type CheckedSearchQuery,
+  checkSearchQuery,
   type IntegrationError,
-  type NormalizedFilter,
-  normalizeFilter,
-  parseSort,
   type SearchQuery,
-  type SortSpec,
-  searchPage,
+  undeclaredSearchField,
 } from '@fraiseql/core';
 import { type EsQuery, toElasticsearchFilter } from './filter';
 import { covered, exactPath, type KnownIndex, textPath } from './mapping';
 
-/** A search query once checked (IN101 otherwise), before it meets the index's mapping. */
-export interface CheckedQuery {
-  index: string;
-  query: string;
-  limit: number;
-  offset: number;
-  facets: string[];
-  highlight: string[];
-  rawFilter?: string;
-  filter: NormalizedFilter;
-  sort: SortSpec[];
-}
+export type CheckedQuery = CheckedSearchQuery;
 
-export function checkQuery(q: SearchQuery): CheckedQuery {
-  if (!q || typeof q !== 'object') throw badQuery('A search query must be an object');
-  assertIndexName(q.index);
-  if (typeof q.query !== 'string') throw badQuery('query must be a string ("" browses)', 'query');
-  const { limit, offset } = searchPage(q.limit, q.offset);
-  if (q.rawFilter !== undefined && typeof q.rawFilter !== 'string') {
-    throw badQuery(
-      'rawFilter must be a string: Lucene query syntax, or a JSON query DSL object',
-      'rawFilter',
-    );
-  }
-  const checked: CheckedQuery = {
-    index: q.index,
-    query: q.query,
-    limit,
-    offset,
-    facets: fieldList(q.facets, 'facets'),
-    highlight: fieldList(q.highlight, 'highlight'),
-    filter: normalizeFilter(q.filter),
-    sort: parseSort(q.sort),
-  };
-  if (q.rawFilter !== undefined) checked.rawFilter = q.rawFilter;
-  return checked;
-}
+export const checkQuery = (q: SearchQuery): CheckedQuery =>
+  checkSearchQuery(q, 'a string: Lucene query syntax, or a JSON query DSL object');
 
 /** The first field the query filters, sorts or facets on that the index does not declare (IN101). */
-export function undeclaredField(q: CheckedQuery, known: KnownIndex): IntegrationError | undefined {
-  for (const leaf of q.filter.flat()) {
-    if (!covered(leaf.field, known.filterable))
-      return badQuery(
-        `Field "${leaf.field}" is not filterable; declare it in the index's filterable fields`,
-        leaf.field,
-      );
-  }
-  for (const s of q.sort) {
-    if (!covered(s.field, known.sortable))
-      return badQuery(
-        `Field "${s.field}" is not sortable; declare it in the index's sortable fields`,
-        'sort',
-      );
-  }
-  for (const f of q.facets) {
-    if (!covered(f, known.filterable))
-      return badQuery(
-        `Facet "${f}" is not filterable; declare it in the index's filterable fields`,
-        'facets',
-      );
-  }
-  return undefined;
-}
+export const undeclaredField = (q: CheckedQuery, known: KnownIndex): IntegrationError | undefined =>
+  undeclaredSearchField(q, {
+    filterable: (f) => covered(f, known.filterable),
+    sortable: (f) => covered(f, known.sortable),
+  });
 
 /**
  * `rawFilter` passes engine syntax through: a JSON object is a query DSL clause, anything else

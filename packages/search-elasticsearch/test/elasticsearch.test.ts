@@ -315,28 +315,38 @@ describe('auth and errors', () => {
 });
 
 describe('aliases capability', () => {
-  it('swap moves an alias atomically and searches follow it', async () => {
-    const alias = newIndex('esalias');
-    const v1 = newIndex();
-    const v2 = newIndex();
-    for (const [i, name] of [v1, v2].entries()) {
-      await es.configureIndex(name, { searchable: ['name'] });
-      await es.indexDocument({ id: `doc${i + 1}`, index: name, data: { name: `Version ${i + 1}` } });
-    }
-    expect(await es.aliases.get(alias)).toEqual([]);
-    await es.aliases.swap(alias, v1);
-    expect(await es.aliases.get(alias)).toEqual([v1]);
-    expect((await es.search({ index: alias, query: 'version' })).hits.map((h) => h.id)).toEqual(['doc1']);
-    const { previous } = await es.aliases.swap(alias, v2);
-    expect(previous).toEqual([v1]);
-    expect(await es.aliases.get(alias)).toEqual([v2]);
-    expect((await es.search({ index: alias, query: 'version' })).hits.map((h) => h.id)).toEqual(['doc2']);
-    const aliasReq = fake.requests.filter((r) => r.path === '/_aliases').at(-1)!;
-    expect((aliasReq.body as { actions: unknown[] }).actions).toEqual([
-      { remove: { index: v1, alias } },
-      { add: { index: v2, alias } },
+  it('the first swap turns the live index into an alias in one atomic request; later swaps move it', async () => {
+    const live = newIndex('eslive');
+    await es.configureIndex(live, { searchable: ['name'] });
+    await es.indexDocument({ id: 'v1', index: live, data: { name: 'Version one' } });
+    const next = `${live}__1`;
+    const next2 = `${live}__2`;
+    await es.aliases.prepareIndex(live, next);
+    // Without a config, the rebuilt index gets the live mapping (and its _meta configuration).
+    expect(await rejection(es.search({ index: next, query: '', sort: ['name:asc'] }))).toMatchObject({
+      code: 'IN101',
+    });
+    await es.indexDocument({ id: 'v2', index: next, data: { name: 'Version two' } });
+    await expect(es.aliases.prepareIndex(live, next)).rejects.toMatchObject({ code: 'IN103' });
+    await es.aliases.swapIndex(live, next);
+    const swap = fake.requests.filter((r) => r.path === '/_aliases').at(-1)!;
+    expect((swap.body as { actions: unknown[] }).actions).toEqual([
+      { remove_index: { index: live } },
+      { add: { index: next, alias: live } },
     ]);
-    await es.aliases.remove(alias, v2);
-    expect(await es.aliases.get(alias)).toEqual([]);
+    expect(await es.aliases.indicesOf(live)).toEqual([next]);
+    expect((await es.search({ index: live, query: 'version' })).hits.map((h) => h.id)).toEqual(['v2']);
+    // Writes through the live name go to the index behind the alias.
+    await es.indexDocument({ id: 'v2b', index: live, data: { name: 'Version two bis' } });
+    await es.aliases.prepareIndex(live, next2, { searchable: ['name'], sortable: ['name'] });
+    await es.indexDocument({ id: 'v3', index: next2, data: { name: 'Version three' } });
+    await es.aliases.swapIndex(live, next2);
+    expect(await es.aliases.indicesOf(live)).toEqual([next2]);
+    expect(fake.indexNames()).not.toContain(next);
+    const r = await es.search({ index: live, query: 'version', sort: ['name:asc'] });
+    expect(r.hits.map((h) => h.id)).toEqual(['v3']);
+    await es.aliases.dropIndex(`${live}__never`);
+    await es.deleteIndex(live);
+    expect(fake.indexNames()).not.toContain(next2);
   });
 });

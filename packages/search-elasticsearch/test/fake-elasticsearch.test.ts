@@ -162,7 +162,9 @@ describe('fake elasticsearch', () => {
     ).toEqual({ type: 'keyword' });
     expect(Object.keys(await es.indices.getAlias({ name: 'logs_x' }))).toEqual(['logs_x-2026.01.01']);
     const policy = await es.ilm.getLifecycle({ name: 'keep7' });
-    expect(policy.keep7!.in_use_by.indices).toEqual(['logs_x-2026.01.01']);
+    expect((policy.keep7 as unknown as { in_use_by: { indices: string[] } }).in_use_by.indices).toEqual([
+      'logs_x-2026.01.01',
+    ]);
     expect((await es.search({ index: 'logs_x', query: { term: { level: 'warn' } } })).hits.hits).toHaveLength(
       1,
     );
