@@ -42,9 +42,7 @@ describe('the CLI beside a running serve (embedded defaults)', () => {
     // Commands that only read, so the direct run afterwards sees the same data.
     const reads: string[][] = [
       ['status'],
-      ['status', '--format', 'json'],
       ['queue', 'stats', 'webhook'],
-      ['queue', 'list', 'webhook', '--state', 'failed', '--format', 'json'],
       ['dlq', 'list'],
       ['dlq', 'list', 'webhook', '--format', 'json'],
       ['search', 'query', 'products', 'widget', '--format', 'json'],
@@ -121,16 +119,14 @@ describe('the CLI beside a running serve (embedded defaults)', () => {
       expect(stable(through![i]!), args.join(' ')).toEqual(stable(direct[i]!));
     }
     // The outputs are meaningful, not just equal.
-    expect(direct[4]!.stdout).toContain(failedId!);
-    expect(direct[4]!.stdout).toMatch(/^QUEUE\s+ID/m);
-    expect(direct[8]!.code).toBe(1);
-    expect(direct[9]!.code).toBe(1);
-    expect(direct[10]!.code).toBe(2);
-    expect(
-      JSON.parse(direct[6]!.stdout)
-        .hits.map((h: { id: string }) => h.id)
-        .sort(),
-    ).toEqual(['a1', 'b2']);
+    const at = (...args: string[]) => direct[reads.findIndex((r) => r.join(' ') === args.join(' '))]!;
+    expect(at('dlq', 'list').stdout).toContain(failedId!);
+    expect(at('dlq', 'list').stdout).toMatch(/^QUEUE\s+ID/m);
+    expect(at('cache', 'get', 'absent').code).toBe(1);
+    expect(at('queue', 'stats', 'not a queue!').code).toBe(2);
+    expect(at('queue', 'show', 'webhook', failedId!).stdout).toMatch(/lastError/);
+    const found = JSON.parse(at('search', 'query', 'products', 'widget', '--format', 'json').stdout);
+    expect(found.hits.map((h: { id: string }) => h.id).sort()).toEqual(['a1', 'b2']);
 
     // Retrying through the server and directly: the same answer for a job that is not failed.
     const retryMissing = ['queue', 'retry', 'webhook', '00000000-0000-4000-8000-000000000000'];

@@ -8,12 +8,12 @@ async function capture(
   run: (argv: string[], io: { out(t: string): void; err(t: string): void }) => Promise<number>,
   args: string[],
 ): Promise<{ code: number; out: string }> {
-  let out = '';
+  const chunks: string[] = [];
   const code = await run(['node', 'cli', ...args], {
-    out: (t) => void (out += t),
-    err: (t) => void (out += t),
+    out: (t) => chunks.push(t),
+    err: (t) => chunks.push(t),
   });
-  return { code, out };
+  return { code, out: chunks.join('') };
 }
 
 /** Sub-command names listed in a help text's "Commands:" section (without `help`). */
