@@ -30,9 +30,10 @@ export function engineMappings(config: IndexConfig | undefined): Record<string, 
   const exactOnly = exact.filter((f) => !searchable.includes(f));
   const textOnly = searchable.filter((f) => !exact.includes(f));
   const templates: Record<string, unknown>[] = [];
+  // One template per field (arrays in `path_match` need Elasticsearch ≥ 8.9).
   const strings = (name: string, fields: string[], mapping: Record<string, unknown>) => {
-    if (fields.length > 0)
-      templates.push({ [name]: { path_match: fields, match_mapping_type: 'string', mapping } });
+    for (const field of fields)
+      templates.push({ [`${name}:${field}`]: { path_match: field, match_mapping_type: 'string', mapping } });
   };
   strings('fraiseql_keyword_text', both, {
     type: 'keyword',

@@ -202,8 +202,14 @@ export function updateAliases(store: EsStore, body: Dsl | undefined): Reply {
       'Validation Failed: 1: No action specified;',
     );
   const plan: (() => void)[] = [];
+  // Every remove_index runs first, wherever it sits in the list (so an alias may take the name).
   const removed = new Set<string>();
   for (const action of actions) {
+    const spec = (action.remove_index ?? undefined) as Dsl | undefined;
+    if (spec) for (const i of [...listOf(spec.index), ...listOf(spec.indices)]) removed.add(i);
+  }
+  const ordered = [...actions.filter((a) => a.remove_index), ...actions.filter((a) => !a.remove_index)];
+  for (const action of ordered) {
     const [kind, specRaw] = Object.entries(action)[0] ?? [];
     const spec = (specRaw ?? {}) as Dsl;
     const indices = [...listOf(spec.index), ...listOf(spec.indices)];
