@@ -16,6 +16,7 @@ import {
   withTimeout,
 } from '@fraiseql/core';
 import { Client } from 'typesense';
+import { TypesenseAliases } from './aliases';
 import { prepareDocument } from './documents';
 import { type ErrorContext, httpStatusOf, mapTypesenseError, PROVIDER, serverMessage } from './errors';
 import { TYPESENSE_FIELDS_FIELD, typesenseFieldToken } from './filter';
@@ -60,6 +61,8 @@ export class TypesenseSearchProvider implements SearchProvider {
   private readonly importTimeoutMs: number;
   private readonly maxFacetValues: number;
   private readonly batchSize: number;
+  /** Zero-downtime reindex support (DESIGN §14.3): the live name becomes a collection alias. */
+  readonly aliases: TypesenseAliases;
   private closed = false;
 
   constructor(private readonly opts: TypesenseSearchOptions) {
@@ -76,6 +79,22 @@ export class TypesenseSearchProvider implements SearchProvider {
       ...base,
       numRetries: 0,
       connectionTimeoutSeconds: (opts.healthCheckTimeoutMs ?? 2000) / 1000,
+    });
+    this.aliases = new TypesenseAliases({
+      client: this.client,
+      open: () => this.ensureOpen(),
+      call: (ctx, run) => this.call(ctx, run),
+      mapError: (err, ctx) => mapTypesenseError(err, ctx, this.secrets),
+      configureIndex: (index, config) => this.configureIndex(index, config),
+      dropIndex: (index) => this.dropIndex(index),
+      moveCaches: (from, to) => {
+        const config = this.configs.get(from);
+        this.configs.delete(from);
+        if (config) this.configs.set(to, config);
+        else this.configs.delete(to);
+        this.infos.delete(from);
+        this.infos.delete(to);
+      },
     });
   }
 
@@ -190,15 +209,21 @@ export class TypesenseSearchProvider implements SearchProvider {
     this.infos.delete(index);
   }
 
-  /** Deletes a collection (not part of the contract; for tests and tooling). A missing one is fine. */
+  /**
+   * Deletes a collection (not part of the contract; for tests and tooling), and the alias of that
+   * name when a reindex made it one (Typesense drops the collection an alias points at). A missing
+   * one is fine.
+   */
   async dropIndex(index: string): Promise<void> {
     this.ensureOpen();
     assertIndexName(index);
-    try {
-      await this.client.collections(index).delete();
-    } catch (err) {
-      if (httpStatusOf(err) !== 404) {
-        throw mapTypesenseError(err, { kind: 'admin', what: `dropping "${index}"` }, this.secrets);
+    for (const target of [this.client.collections(index), this.client.aliases(index)]) {
+      try {
+        await target.delete();
+      } catch (err) {
+        if (httpStatusOf(err) !== 404) {
+          throw mapTypesenseError(err, { kind: 'admin', what: `dropping "${index}"` }, this.secrets);
+        }
       }
     }
     this.configs.delete(index);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FakeTypesenseAliases } from './fake-typesense-aliases';
 import { evaluateFilter, parseFilter } from './fake-typesense-filter';
 import {
   alterCollection,
@@ -26,7 +27,9 @@ import { type SearchParams, search } from './fake-typesense-search';
  *   out, `action` create/upsert/update/emplace, `dirty_values`), `POST /collections/:name/documents`,
  *   `GET/DELETE /collections/:name/documents/:id`, `DELETE /collections/:name/documents?filter_by=…`
  *   (or `truncate=true`);
- * - search: `GET /collections/:name/documents/search` and `POST /multi_search`.
+ * - search: `GET /collections/:name/documents/search` and `POST /multi_search`;
+ * - aliases: `GET /aliases`, `GET/PUT/DELETE /aliases/:name`; every `:name` of a collection route
+ *   may be an alias (a real collection of that name wins, as in Typesense).
  *
  * Errors are Typesense's `{"message": …}` bodies with its statuses (400 bad parameters and filters,
  * 404 unknown collection/field/document, 409 existing collection or id, 422 `per_page` > 250).
@@ -110,8 +113,9 @@ export async function startFakeTypesense(opts: FakeTypesenseOptions = {}): Promi
   let failures: { left: number; status: number; body: unknown } = { left: 0, status: 503, body: {} };
   const state = { latencyMs: opts.latencyMs ?? 0 };
 
+  const aliases = new FakeTypesenseAliases();
   const collection = (name: string): FakeCollection => {
-    const c = collections.get(name);
+    const c = collections.get(aliases.resolve(name, (n) => collections.has(n)));
     if (!c) throw new FakeHttpError(404, 'Not Found');
     return c;
   };
@@ -178,6 +182,10 @@ export async function startFakeTypesense(opts: FakeTypesenseOptions = {}): Promi
       return send(res, 200, { results });
     }
 
+    if (parts[0] === 'aliases') {
+      const r = aliases.route(method, parts, () => parseJson(body));
+      return send(res, r.status, r.body);
+    }
     if (parts[0] !== 'collections') throw new FakeHttpError(404, 'Not Found');
     if (parts.length === 1) {
       if (method === 'GET') return send(res, 200, [...collections.values()].map(collectionJson));
@@ -197,7 +205,8 @@ export async function startFakeTypesense(opts: FakeTypesenseOptions = {}): Promi
       if (method === 'GET') return send(res, 200, collectionJson(c));
       if (method === 'PATCH') return send(res, 200, alterCollection(c, parseJson(body)));
       if (method === 'DELETE') {
-        collections.delete(name);
+        // Through an alias, the collection it points to is dropped (the alias stays).
+        collections.delete(c.name);
         return send(res, 200, collectionJson(c));
       }
       throw new FakeHttpError(405, 'Method Not Allowed');
