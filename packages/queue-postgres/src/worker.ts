@@ -86,6 +86,16 @@ export class PostgresWorker extends EventEmitter implements Worker {
     this.#loop = this.#run();
   }
 
+  /**
+   * A job's slot is free again. Only a worker that was full needs waking for it: one with a free
+   * slot already is asleep because the last take found no more due jobs, and a job arriving
+   * later wakes it by NOTIFY. (Waking on every finished job cost a take and a due-time query per
+   * job, which the next job's take then queued behind: the enqueue → start tail.)
+   */
+  #freeSlot(id: string): void {
+    if (this.#running.delete(id) && this.#running.size === this.#concurrency - 1) this.#wake();
+  }
+
   #wake(): void {
     this.#dirty = true;
     const w = this.#wakeUp;
@@ -119,13 +129,15 @@ export class PostgresWorker extends EventEmitter implements Worker {
       }
       this.#dirty = false;
       let taken: TakenRow[];
+      let asked: number;
       try {
         const allowed = await this.#rateLimitAllowance(free);
         if (allowed.take === 0) {
           await this.#idle(allowed.retryInMs);
           continue;
         }
-        taken = await this.#take(allowed.take);
+        asked = allowed.take;
+        taken = await this.#take(asked);
         if (allowed.take > taken.length && allowed.reserved)
           await this.#returnTokens(allowed.take - taken.length);
         this.#consecutiveErrors = 0;
@@ -143,6 +155,10 @@ export class PostgresWorker extends EventEmitter implements Worker {
       }
       for (const row of taken) this.#start(row);
       if (taken.length === 0) await this.#idle(await this.#nextDueIn());
+      // Fewer than asked for: no other job was due when this take ran. Sleep until a NOTIFY (a
+      // new or retried job), a freed slot or the next delayed job we know of, instead of asking
+      // again at once to hear the same.
+      else if (taken.length < asked) await this.#idle(this.#knownDueIn());
     }
   }
 
@@ -168,6 +184,15 @@ export class PostgresWorker extends EventEmitter implements Worker {
     return r.rows.sort((a, b) => b.priority - a.priority || Number(a.seq) - Number(b.seq));
   }
 
+  /** When the earliest delayed job is due as of the last {@link #nextDueIn} (performance.now()). */
+  #dueAt = Number.POSITIVE_INFINITY;
+
+  /** {@link #nextDueIn} without asking the database: from what it last answered. */
+  #knownDueIn(): number {
+    const poll = this.#q.pollIntervalMs;
+    return Math.min(poll, Math.max(1, Math.ceil(this.#dueAt - performance.now())));
+  }
+
   /** How long until the earliest delayed job of the queue is due (bounded by the poll interval). */
   async #nextDueIn(): Promise<number> {
     const poll = this.#q.pollIntervalMs;
@@ -180,7 +205,11 @@ export class PostgresWorker extends EventEmitter implements Worker {
         [this.#queue],
       );
       const ms = r.rows[0]?.ms;
-      if (ms === null || ms === undefined) return poll;
+      if (ms === null || ms === undefined) {
+        this.#dueAt = Number.POSITIVE_INFINITY;
+        return poll;
+      }
+      this.#dueAt = performance.now() + ms;
       return Math.min(poll, Math.max(1, Math.ceil(ms)));
     } catch {
       return poll;
@@ -239,10 +268,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
       createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
       signal: controller.signal,
     };
-    const done = this.#execute(job, row, controller).finally(() => {
-      this.#running.delete(row.id);
-      this.#wake();
-    });
+    const done = this.#execute(job, row, controller).finally(() => this.#freeSlot(row.id));
     this.#running.set(row.id, { controller, done });
   }
 
@@ -281,8 +307,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
     }
     // Free the slot as soon as the handler is done, not after its result is written: the next
     // take then overlaps this write instead of waiting for it (the write is batched anyway).
-    this.#running.delete(job.id);
-    this.#wake();
+    this.#freeSlot(job.id);
     const write = this.#finish(job, row, outcome).catch((err) => {
       // The lease runs out and the sweeper makes the job pending again: at-least-once holds.
       this.emit('error', this.#q.error(err, `recording the result of job ${job.id} failed`));
