@@ -24,9 +24,11 @@ export async function resolveConfig(
   opts: ConfigOptions,
 ): Promise<{ config: IntegrationsConfig; embedded: boolean }> {
   const config = await loadConfig(opts.config);
-  // A file with only flows, connectors or plugins still runs them on the embedded providers.
+  // A file with only flows, connectors, plugins or schedules still runs them on the embedded providers.
   if (isEmptyConfig(config)) {
-    const flowSections = (['flows', 'connectors', 'plugins'] as const).filter((k) => config[k] !== undefined);
+    const flowSections = (['flows', 'connectors', 'plugins', 'schedules'] as const).filter(
+      (k) => config[k] !== undefined,
+    );
     const extra = Object.fromEntries(flowSections.map((k) => [k, config[k]]));
     return { config: { ...embeddedDefaults(), ...extra }, embedded: true };
   }

@@ -8,10 +8,25 @@ import type { ParamSpec } from '../validation';
  * depend on the package: `serve` passes the scheduler it runs as `integrations.scheduler`).
  */
 export interface ScheduleAdmin {
-  upsert(s: Record<string, unknown> & { id: string; queue: string }): Promise<void>;
+  upsert(s: ScheduleAdminInput): Promise<void>;
   remove(id: string): Promise<boolean>;
-  list(): Promise<Record<string, unknown>[]>;
+  list(): Promise<{ id: string }[]>;
   runNow(id: string): Promise<string>;
+}
+
+/** The body of `PUT /schedules/:id` with its id (see `ScheduleInput` of `@fraiseql/scheduler`). */
+export interface ScheduleAdminInput {
+  id: string;
+  queue: string;
+  cron?: string;
+  everyMs?: number;
+  tz?: string;
+  data?: unknown;
+  opts?: object;
+  backfillMs?: number;
+  startAt?: Date;
+  endAt?: Date;
+  limit?: number;
 }
 
 const error = (description: string): ResponseSpec => ({ description, schema: ERROR_BODY });
@@ -55,15 +70,12 @@ function notFound(id: string): IntegrationError {
 }
 
 /** Dates arrive as ISO strings in JSON. */
-function fromJson(
-  id: string,
-  body: Record<string, unknown>,
-): Record<string, unknown> & { id: string; queue: string } {
+function fromJson(id: string, body: Record<string, unknown>): ScheduleAdminInput {
   const out: Record<string, unknown> = { ...body, id };
   for (const k of ['startAt', 'endAt'] as const) {
     if (typeof out[k] === 'string') out[k] = new Date(out[k] as string);
   }
-  return out as Record<string, unknown> & { id: string; queue: string };
+  return out as unknown as ScheduleAdminInput;
 }
 
 /** DESIGN §14.1: schedules over HTTP (the CLI's `schedule` commands use these when a server runs). */
