@@ -86,9 +86,9 @@ export class Outbox {
     await Promise.all(
       payloads.map((p) =>
         this.#bus.publish(p).then(
-          () => this.#m.busSent.inc(),
+          () => this.#m.t.busSent++,
           (err: Error) => {
-            this.#m.busErrors.inc();
+            this.#m.t.busErrors++;
             this.#onError(err);
           },
         ),

@@ -66,6 +66,8 @@ export class TieredCache implements CacheProvider {
   readonly #pending = new Map<string, Pending>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #outbox: Outbox | undefined;
+  /** No grace: L1 holds plain values, so reads can call it directly. */
+  readonly #plain: boolean;
   /** Bumped on every bus loss and recovery: fills begun in another epoch never land. */
   #epoch = 0;
   #closed: Promise<void> | undefined;
@@ -77,6 +79,7 @@ export class TieredCache implements CacheProvider {
     this.#bus = s.bus;
     this.#m = s.metrics;
     this.#tier = new L1Tier(s.l1, s.graceMs);
+    this.#plain = s.graceMs === 0;
     if (s.bus) this.#outbox = new Outbox(s.bus, this.instanceId, s.metrics, (err) => s.onError?.(err));
   }
 
@@ -105,24 +108,42 @@ export class TieredCache implements CacheProvider {
 
   async get(key: string): Promise<Uint8Array | null> {
     this.#open(key);
-    const r = await this.#tier.read(key, this.#trusted);
+    if (this.#plain && this.#trusted) {
+      // The hot path (no grace): one L1 call, no intermediate promise.
+      const v = await this.l1.get(key);
+      if (v !== null) {
+        this.#m.t.l1Hit++;
+        return v;
+      }
+    }
+    const r = this.#plain && this.#trusted ? MISS : await this.#tier.read(key, this.#trusted);
     if (r.state === 'fresh') {
-      this.#m.l1Hit.inc();
+      this.#m.t.l1Hit++;
       return bytesOf(r.value);
     }
-    this.#m.l1Miss.inc();
+    this.#m.t.l1Miss++;
     const v = await this.#fromL2(key, r);
     return v === null ? null : bytesOf(v);
   }
 
   async getJson<T>(key: string): Promise<T | null> {
     this.#open(key);
+    if (this.#plain && this.#trusted) {
+      const v = await this.l1.getJson<T>(key);
+      if (v !== null) {
+        this.#m.t.l1Hit++;
+        return v;
+      }
+      this.#m.t.l1Miss++;
+      const fromL2 = await this.#fromL2(key, MISS);
+      return fromL2 === null ? null : fromJson<T>(fromL2, key);
+    }
     const r = await this.#tier.readJson<T>(key, this.#trusted);
     if (r.hit) {
-      this.#m.l1Hit.inc();
+      this.#m.t.l1Hit++;
       return r.value;
     }
-    this.#m.l1Miss.inc();
+    this.#m.t.l1Miss++;
     const v = await this.#fromL2(key, r.read);
     return v === null ? null : fromJson<T>(v, key);
   }
@@ -154,10 +175,10 @@ export class TieredCache implements CacheProvider {
         throw err;
       }
       if (value === null) {
-        this.#m.l2Miss.inc();
+        this.#m.t.l2Miss++;
         return null;
       }
-      this.#m.l2Hit.inc();
+      this.#m.t.l2Hit++;
       if (ttl !== null && ttl > 0 && this.#valid(t)) await this.#put(key, value, ttl);
       return value;
     } finally {
@@ -167,7 +188,7 @@ export class TieredCache implements CacheProvider {
 
   #stale(l1: L1Read): Uint8Array | string | undefined {
     if (l1.state !== 'stale' || Date.now() >= l1.servableUntil) return undefined;
-    this.#m.staleServed.inc();
+    this.#m.t.staleServed++;
     return l1.value;
   }
 
@@ -263,10 +284,10 @@ export class TieredCache implements CacheProvider {
   async #getOrLoad<T>(key: string, load: () => Promise<T>, ttlMs: number | undefined): Promise<T> {
     const r = await this.#tier.readJson<T>(key, this.#trusted);
     if (r.hit) {
-      this.#m.l1Hit.inc();
+      this.#m.t.l1Hit++;
       return r.value;
     }
-    this.#m.l1Miss.inc();
+    this.#m.t.l1Miss++;
     const cached = await this.#fromL2(key, r.read);
     if (cached !== null) return fromJson<T>(cached, key);
     const stale = r.read.state === 'stale' ? r.read : MISS;
@@ -276,7 +297,7 @@ export class TieredCache implements CacheProvider {
   }
 
   async #load<T>(key: string, load: () => Promise<T>, ttlMs: number | undefined, stale: L1Read): Promise<T> {
-    this.#m.loads.inc();
+    this.#m.t.loads++;
     let value: T;
     try {
       value = await load();
@@ -381,7 +402,7 @@ export class TieredCache implements CacheProvider {
     const msg = decodeMessage(payload);
     if (msg === null || msg.i === this.instanceId || this.#closed) return;
     const lagMs = Math.max(0, Date.now() - msg.t);
-    this.#m.busReceived.inc();
+    this.#m.t.busReceived++;
     this.#m.busLag.observe(lagMs / 1000);
     const keys = msg.k ?? [];
     const patterns = msg.p ?? [];
@@ -402,7 +423,7 @@ export class TieredCache implements CacheProvider {
   #onBusState(up: boolean): void {
     this.#epoch++;
     if (!up) {
-      this.#m.busErrors.inc();
+      this.#m.t.busErrors++;
       this.#tier.distrust(Date.now()).catch(() => {});
     }
   }
@@ -437,6 +458,7 @@ export class TieredCache implements CacheProvider {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#outbox?.flush();
+      this.#m.retire();
       const results = await Promise.allSettled([this.#bus?.close(), this.l1.close(), this.l2.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
