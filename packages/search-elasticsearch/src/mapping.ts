@@ -92,6 +92,8 @@ export interface KnownIndex {
   fields: Map<string, FieldMapping>;
   /** Set by `configureIndex` in this process (true) or read back from the server (false). */
   local: boolean;
+  /** The lists come from `_meta.fraiseql` (or `configureIndex`), not guessed from field types. */
+  configured: boolean;
 }
 
 function flatten(
@@ -134,6 +136,7 @@ export function knownFromMappings(
       sortable: [...(stored.sortable ?? [])],
       fields,
       local,
+      configured: true,
     };
   }
   const searchable: string[] = [];
@@ -145,7 +148,15 @@ export function knownFromMappings(
     else if (f.type === 'keyword' || Object.values(f.fields ?? {}).some((s) => s.type === 'text'))
       searchable.push(path);
   }
-  return { primaryKey: 'id', searchable, filterable: exact, sortable: [...exact], fields, local };
+  return {
+    primaryKey: 'id',
+    searchable,
+    filterable: exact,
+    sortable: [...exact],
+    fields,
+    local,
+    configured: false,
+  };
 }
 
 /** Whether `field` is covered by a declared list: listed, or nested under a listed object. */

@@ -364,7 +364,8 @@ export class ElasticsearchSearch implements SearchProvider {
       this.#client.indices.getMapping({ index: engineIndexName(index) }),
     );
     const known = knownFromMappings(res as never, false);
-    this.#known.set(index, known);
+    // An index without our _meta and without fields yet says nothing: ask again next time.
+    if (known.configured || known.fields.size > 0) this.#known.set(index, known);
     return known;
   }
 

@@ -126,6 +126,22 @@ describe('mappings', () => {
     expect(r.facets?.kind).toEqual([{ value: 'greeting', count: 1 }]);
   });
 
+  it('a write to an index never configured creates it (numbers double); its fields are then searchable and filterable', async () => {
+    const index = newIndex();
+    expect((await rejection(es.search({ index, query: '' }))).code).toBe('IN100');
+    await es.indexDocument({ id: 'a', index, data: { title: 'Green tea', kind: 'drink', price: 2 } });
+    await es.indexDocument({ id: 'b', index, data: { title: 'Black tea', kind: 'drink', price: 2.5 } });
+    const res = (await es.client.indices.getMapping({ index })) as Record<string, { mappings: any }>;
+    expect(res[index]!.mappings.properties.price.type).toBe('double');
+    const r = await es.search({
+      index,
+      query: 'tea',
+      filter: { field: 'kind', op: 'eq', value: 'drink' },
+      sort: ['price:desc'],
+    });
+    expect(r.hits.map((h) => h.id)).toEqual(['b', 'a']);
+  });
+
   it('index names Elasticsearch refuses are stored encoded and decode back', async () => {
     expect(engineIndexName('Products_2024')).toBe('~products_2024');
     expect(engineIndexName('_private')).toBe('~_private');
