@@ -172,4 +172,43 @@ export function postgresSpecificTests(ctx: QueueSuiteContext, env: () => Env): v
     expect(info).not.toHaveProperty('signal');
     expect(err.message).toMatch(/boom/);
   });
+  it('an idle worker with free slots takes each job once: no re-take or due-time query per finished job', async () => {
+    const { sql, schema } = env();
+    let takes = 0;
+    let dueQueries = 0;
+    // Counts the worker's statements by their text: the take and the next-due-time query.
+    const counting = new Proxy(sql, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        // Called on the client itself: it keeps its state in private fields.
+        if (prop !== 'query') return value.bind(target);
+        return (text: string, ...rest: unknown[]) => {
+          if (text.includes('FOR UPDATE SKIP LOCKED')) takes++;
+          if (text.includes('min(run_at)')) dueQueries++;
+          return value.call(target, text, ...rest);
+        };
+      },
+    }) as SqlClient;
+    const q = await createPostgresQueue({ sql: counting, schema });
+    const name = ctx.queueName('idle');
+    const started: string[] = [];
+    const worker = q.process(name, async (job) => void started.push(job.id), { concurrency: 4 });
+    try {
+      await ctx.waitFor(() => takes > 0, 'the first take');
+      const jobs = 12;
+      const before = { takes, dueQueries };
+      for (let i = 0; i < jobs; i++) {
+        const id = await q.enqueue(name, { i });
+        await ctx.waitFor(() => started.includes(id), `job ${i} to start`);
+      }
+      // One take per NOTIFY, give or take one that races a wake-up; it was three takes and two
+      // due-time queries per job when every finished job woke the worker.
+      expect(takes - before.takes).toBeLessThanOrEqual(jobs * 1.5 + 2);
+      expect(dueQueries - before.dueQueries).toBeLessThanOrEqual(jobs / 2 + 2);
+    } finally {
+      await worker.close();
+      await q.close();
+    }
+  });
 }
