@@ -162,6 +162,11 @@ export class AlgoliaIndexes {
     await Promise.all(Object.keys(storedState(settings)?.replicas ?? {}).map((r) => this.deleteIndex(r)));
   }
 
+  /** Forgets the cached state of one index (its settings changed outside `configure`). */
+  forgetIndex(index: string): void {
+    this.states.delete(index);
+  }
+
   /** Forgets every cached index state. */
   forget(): void {
     this.states.clear();

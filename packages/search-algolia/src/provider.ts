@@ -7,6 +7,7 @@ import {
   type SearchResult,
 } from '@fraiseql/core';
 import { algoliasearch } from 'algoliasearch';
+import { AlgoliaAliases } from './aliases';
 import { AlgoliaCalls } from './calls';
 import { AlgoliaIndexes } from './indexes';
 import { type AlgoliaSearchOptions, type AlgoliaSearchProvider, resolveOptions } from './options';
@@ -21,6 +22,8 @@ export class AlgoliaSearch implements AlgoliaSearchProvider {
   private readonly calls: AlgoliaCalls;
   private readonly indexes: AlgoliaIndexes;
   private readonly writes: AlgoliaWrites;
+  /** Zero-downtime reindex support (DESIGN §14.3): `operationIndex` move onto the live name. */
+  readonly aliases: AlgoliaAliases;
   private closed = false;
 
   constructor(options: AlgoliaSearchOptions) {
@@ -36,6 +39,7 @@ export class AlgoliaSearch implements AlgoliaSearchProvider {
     this.calls = new AlgoliaCalls(client, opts.apiKey, opts.timeoutMs, opts.taskTimeoutMs);
     this.indexes = new AlgoliaIndexes(this.calls);
     this.writes = new AlgoliaWrites(this.calls, this.indexes, opts.batchSize);
+    this.aliases = new AlgoliaAliases(this.calls, this.indexes);
   }
 
   async healthCheck(): Promise<boolean> {

@@ -1,12 +1,14 @@
 import { runSearch } from './fake-algolia-engine';
 import { AlgoliaHttpError } from './fake-algolia-errors';
+import { operationIndex } from './fake-algolia-operation';
 import { settingsOf, validateSettings } from './fake-algolia-settings';
 import { type AlgoliaStore, now } from './fake-algolia-store';
 import type { AlgoliaTaskQueue } from './fake-algolia-tasks';
 
 /**
  * HTTP routing of the Algolia protocol double, for authenticated requests: `/1/isalive`,
- * `/1/indexes` (list), multi-query, search, batch, settings, clear, tasks and single records.
+ * `/1/indexes` (list), multi-query, search, batch, settings, clear, tasks, operation (move/copy)
+ * and single records.
  * Answers `[status, body]` or throws an `AlgoliaHttpError`.
  */
 export function createAlgoliaRouter(
@@ -100,6 +102,9 @@ export function createAlgoliaRouter(
       return [200, searchOne(index, (body as Record<string, unknown>) ?? {})];
     }
     if (sub === 'batch' && method === 'POST') return [200, batch(index, body)];
+    if (sub === 'operation' && method === 'POST') {
+      return [200, { taskID: operationIndex(store, enqueue, index, body), updatedAt: now() }];
+    }
     if (sub === 'settings') {
       if (method === 'GET') return [200, settingsOf(mustExist(index))];
       if (method === 'PUT') {
@@ -135,7 +140,7 @@ export function createAlgoliaRouter(
     if (
       extra === undefined &&
       sub !== undefined &&
-      !['query', 'batch', 'settings', 'clear', 'task'].includes(sub)
+      !['query', 'batch', 'settings', 'clear', 'task', 'operation'].includes(sub)
     ) {
       const objectID = sub;
       if (method === 'GET') {
