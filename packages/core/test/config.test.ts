@@ -213,7 +213,8 @@ describe('parseConfig', () => {
       { path: 'postgres.embeded_dir', message: 'unknown key (did you mean "embedded_dir"?)' },
       {
         path: 'server',
-        message: 'unknown key (expected one of: search, cache, queues, postgres, observers, query_cache)',
+        message:
+          'unknown key (expected one of: search, cache, queues, postgres, observers, schedules, flows, connectors, plugins, query_cache)',
       },
     ]);
   });
