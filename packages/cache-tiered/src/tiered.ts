@@ -106,45 +106,58 @@ export class TieredCache implements CacheProvider {
 
   // -- reads -----------------------------------------------------------------------------------
 
-  async get(key: string): Promise<Uint8Array | null> {
-    this.#open(key);
-    if (this.#plain && this.#trusted) {
-      // The hot path (no grace): one L1 call, no intermediate promise.
-      const v = await this.l1.get(key);
-      if (v !== null) {
+  get(key: string): Promise<Uint8Array | null> {
+    if (this.#plain && this.#closed === undefined && this.#trusted) {
+      // The hot path (no grace, bus up): one L1 call. L1 validates the key like any provider.
+      return this.l1.get(key).then((v) => {
+        if (v === null) return this.#getThrough(key, MISS);
         this.#m.t.l1Hit++;
         return v;
-      }
+      });
     }
-    const r = this.#plain && this.#trusted ? MISS : await this.#tier.read(key, this.#trusted);
+    return this.#getSlow(key);
+  }
+
+  async #getSlow(key: string): Promise<Uint8Array | null> {
+    this.#open(key);
+    const r = await this.#tier.read(key, this.#trusted);
     if (r.state === 'fresh') {
       this.#m.t.l1Hit++;
       return bytesOf(r.value);
     }
+    return this.#getThrough(key, r);
+  }
+
+  async #getThrough(key: string, r: L1Read): Promise<Uint8Array | null> {
     this.#m.t.l1Miss++;
     const v = await this.#fromL2(key, r);
     return v === null ? null : bytesOf(v);
   }
 
-  async getJson<T>(key: string): Promise<T | null> {
-    this.#open(key);
-    if (this.#plain && this.#trusted) {
-      const v = await this.l1.getJson<T>(key);
-      if (v !== null) {
+  getJson<T>(key: string): Promise<T | null> {
+    if (this.#plain && this.#closed === undefined && this.#trusted) {
+      return this.l1.getJson<T>(key).then((v) => {
+        if (v === null) return this.#getJsonThrough<T>(key, MISS);
         this.#m.t.l1Hit++;
         return v;
-      }
-      this.#m.t.l1Miss++;
-      const fromL2 = await this.#fromL2(key, MISS);
-      return fromL2 === null ? null : fromJson<T>(fromL2, key);
+      });
     }
+    return this.#getJsonSlow<T>(key);
+  }
+
+  async #getJsonSlow<T>(key: string): Promise<T | null> {
+    this.#open(key);
     const r = await this.#tier.readJson<T>(key, this.#trusted);
     if (r.hit) {
       this.#m.t.l1Hit++;
       return r.value;
     }
+    return this.#getJsonThrough<T>(key, r.read);
+  }
+
+  async #getJsonThrough<T>(key: string, r: L1Read): Promise<T | null> {
     this.#m.t.l1Miss++;
-    const v = await this.#fromL2(key, r.read);
+    const v = await this.#fromL2(key, r);
     return v === null ? null : fromJson<T>(v, key);
   }
 
@@ -277,6 +290,14 @@ export class TieredCache implements CacheProvider {
       if (opts?.ttlMs !== undefined) assertTtl(opts.ttlMs);
     } catch (err) {
       return Promise.reject(err);
+    }
+    if (this.#plain && this.#trusted) {
+      // A hit needs no flight; a miss joins (or starts) the key's flight, which reads L1 again.
+      return this.l1.getJson<T>(key).then((v) => {
+        if (v === null) return this.#flight.run(key, () => this.#getOrLoad(key, load, opts?.ttlMs));
+        this.#m.t.l1Hit++;
+        return v;
+      });
     }
     return this.#flight.run(key, () => this.#getOrLoad(key, load, opts?.ttlMs));
   }
