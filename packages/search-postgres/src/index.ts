@@ -10,6 +10,7 @@ export { createPostgresSearch } from './create.ts';
 export { CATALOG_TABLE, tableNameFor } from './names.ts';
 export type { PostgresSearchProvider } from './provider.ts';
 export { LAST_WORD_PLACEHOLDER, type SplitQuery, splitQuery } from './query-text.ts';
+export { assertSingleSelect, countRows, type SqlRowsOptions, sqlRows } from './sql-source.ts';
 export type {
   AttachedIndexConfig,
   AttachedTableOptions,

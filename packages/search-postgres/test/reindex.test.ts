@@ -2,7 +2,13 @@ import { reindex, type SearchProvider, withResilience } from '@fraiseql/core';
 import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { checkService, describeReindex, expectIntegrationError, uniqueName } from '@fraiseql/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresSearch, type PostgresSearchProvider } from '../src/index.ts';
+import {
+  assertSingleSelect,
+  countRows,
+  createPostgresSearch,
+  type PostgresSearchProvider,
+  sqlRows,
+} from '../src/index.ts';
 
 const pg = await checkService('postgres');
 
@@ -62,6 +68,45 @@ function suite(label: string, connect: () => Promise<SqlClient>, server: boolean
       await p.dropIndex(index);
     });
 
+    it('reindexes from a SELECT (streamed by a cursor on a server), counted first, read-only', async () => {
+      const p = await createPostgresSearch({ sql, schema });
+      const index = uniqueName('fromsql');
+      const select = `SELECT 'r' || g AS id, 'row ' || g AS title, g AS n FROM generate_series(1, 2500) AS g;`;
+      expect(await countRows(sql, select)).toBe(2500);
+      expect(await countRows(sql, 'SELECT 1 AS id -- trailing comment')).toBe(1);
+      const r = await reindex(p, {
+        index,
+        source: () => sqlRows(sql, select, { fetchSize: 700 }),
+        batchSize: 400,
+      });
+      expect(r.documents).toBe(2500);
+      expect((await p.search({ index, query: 'row', sort: ['n:desc'], limit: 1 })).hits[0]?.id).toBe('r2500');
+      // A source that stops early (maxFailed) closes the cursor and leaves nothing behind.
+      const err = await reindex(p, {
+        index,
+        source: () =>
+          sqlRows(
+            sql,
+            `SELECT CASE WHEN g = 1500 THEN NULL ELSE 'r' || g END AS id FROM generate_series(1, 3000) g`,
+            { fetchSize: 500 },
+          ),
+      }).catch((e) => e);
+      expect(err.code).toBe('IN105');
+      expect((await p.search({ index, query: '' })).totalHits).toBe(2500);
+      await p.dropIndex(index);
+    });
+
+    it('runs the SELECT read-only: a data-modifying CTE fails', async () => {
+      await sql.exec(`CREATE TABLE IF NOT EXISTS "${schema}".keep (id int)`);
+      await sql.exec(`INSERT INTO "${schema}".keep VALUES (1)`);
+      const rows = sqlRows(
+        sql,
+        `WITH d AS (DELETE FROM "${schema}".keep RETURNING id) SELECT id::text AS id FROM d`,
+      );
+      await expectIntegrationError(() => rows.next(), 'IN405');
+      expect((await sql.query(`SELECT count(*)::int AS n FROM "${schema}".keep`)).rows[0]).toEqual({ n: 1 });
+    });
+
     it('refuses an attached table, a provider without aliases, and bad options', async () => {
       const p = await createPostgresSearch({ sql, schema });
       const rows = [{ id: 'a' }];
@@ -74,6 +119,25 @@ function suite(label: string, connect: () => Promise<SqlClient>, server: boolean
     });
   });
 }
+
+describe('assertSingleSelect', () => {
+  it('accepts one read query, strips its semicolon, refuses the rest', () => {
+    expect(assertSingleSelect("  select ';' AS a, $x$;$x$ AS b -- c;\n ; -- end")).toBe(
+      "select ';' AS a, $x$;$x$ AS b -- c;",
+    );
+    expect(assertSingleSelect('WITH x AS (SELECT 1) SELECT * FROM x')).toContain('WITH');
+    expect(assertSingleSelect('/* hi */ TABLE t')).toContain('TABLE');
+    for (const text of [
+      'SELECT 1; DROP TABLE t',
+      'DELETE FROM t',
+      '',
+      "SELECT 'open",
+      'UPDATE t SET a = 1 -- SELECT',
+    ]) {
+      expect(() => assertSingleSelect(text)).toThrow(/\[reindex\]/);
+    }
+  });
+});
 
 suite('PGlite', () => createSqlClient(), false);
 describe.skipIf(!pg.available)('server', () => {
