@@ -243,4 +243,10 @@ export function cacheInvalidateHandler(cache: CacheProvider): JobHandler<CacheIn
 }
 
 /** The names of the built-in queues. */
-export const BUILTIN_QUEUES = ['webhook', 'search.index', 'search.delete', 'cache.invalidate'] as const;
+export const BUILTIN_QUEUES = [
+  'webhook',
+  'search.index',
+  'search.delete',
+  'search.reindex',
+  'cache.invalidate',
+] as const;

@@ -1,3 +1,4 @@
 export * from './builtins';
 export * from './http';
+export * from './reindex';
 export * from './worker';

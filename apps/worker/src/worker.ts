@@ -18,12 +18,13 @@ import {
   type WebhookOptions,
   webhookHandler,
 } from './builtins';
+import { REINDEX_QUEUE, searchReindexHandler } from './reindex';
 
 export type Handlers = Record<string, JobHandler<any>>;
 
 export interface WorkerAppOptions {
   /** What `createIntegrations` returned (or any object with these providers). */
-  integrations: { queue?: QueueProvider; search?: SearchProvider; cache?: CacheProvider };
+  integrations: { queue?: QueueProvider; search?: SearchProvider; cache?: CacheProvider; sql?: unknown };
   /** User handlers by queue name; they win over a built-in of the same name. Default none. */
   handlers?: Handlers;
   /** Run the built-ins whose provider is configured (webhook always). Default true. */
@@ -62,6 +63,14 @@ export function resolveHandlers(opts: WorkerAppOptions): Handlers {
     if (opts.integrations.search) {
       out['search.index'] = searchIndexHandler(opts.integrations.search, opts.primaryKeys);
       out['search.delete'] = searchDeleteHandler(opts.integrations.search);
+      // Zero-downtime reindex from a SELECT: needs the Postgres of `integrations.sql`.
+      if (opts.integrations.sql) {
+        out[REINDEX_QUEUE] = searchReindexHandler({
+          search: opts.integrations.search,
+          sql: opts.integrations.sql as Parameters<typeof searchReindexHandler>[0]['sql'],
+          ...(opts.integrations.cache ? { cache: opts.integrations.cache } : {}),
+        });
+      }
     }
     if (opts.integrations.cache) out['cache.invalidate'] = cacheInvalidateHandler(opts.integrations.cache);
   }

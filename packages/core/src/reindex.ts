@@ -206,3 +206,35 @@ export async function reindex(search: SearchProvider, opts: ReindexOptions): Pro
   }
   return { documents, failed, failures, tookMs: now() - started };
 }
+
+/** The built-in queue a server's `POST /search/:index/reindex` enqueues to (payload {@link ReindexJobPayload}). */
+export const REINDEX_QUEUE = 'search.reindex';
+
+/** Payload of a `search.reindex` job. */
+export interface ReindexJobPayload {
+  index: string;
+  /** One SELECT run on the worker's Postgres (`integrations.sql`), read-only; its rows are the documents. */
+  sql: string;
+  config?: IndexConfig;
+  batchSize?: number;
+  maxFailed?: number;
+}
+
+/** Progress of a server-run reindex, as `GET /search/:index/reindex` answers it. */
+export interface ReindexStatus {
+  state: 'pending' | 'running' | 'completed' | 'failed';
+  index: string;
+  jobId?: string;
+  documents: number;
+  failed: number;
+  /** Rows the SELECT returns (counted before the run), when known. */
+  total?: number;
+  startedAt: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+/** Cache key of an index's {@link ReindexStatus} (shared by the server that enqueues and the worker that runs). */
+export function reindexStatusKey(index: string): string {
+  return `fraiseql:reindex:${index}`;
+}
