@@ -39,8 +39,9 @@ export class Outbox {
       });
       const batch: Batch = { keys: [], patterns: [], done };
       b = this.#batch = batch;
-      // After this turn's other writes finished their L2 step too.
-      setImmediate(() => {
+      // Once the microtasks of this turn drained: writes answered by the same L2 reply reach
+      // `send` in those microtasks, so they share the message, and nothing waits for the next loop phase.
+      process.nextTick(() => {
         if (this.#batch === batch) this.#batch = undefined;
         this.#publish(batch).then(resolve);
       });
