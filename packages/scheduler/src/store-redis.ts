@@ -95,6 +95,23 @@ local prev = redis.call('GET', p .. 'scan')
 if not prev or tonumber(prev) < tonumber(now) then redis.call('SET', p .. 'scan', now) end
 return { redis.call('GET', p .. 'version') or '0', prev or false }`;
 
+/** Every schedule with its creation time and state, in one round trip: [id, def, created, fired, lastTick, lastJobId]…. */
+const ALL = `
+local p = ARGV[1]
+local defs = redis.call('HGETALL', p .. 'schedules')
+local out = {}
+for i = 1, #defs, 2 do
+  local id = defs[i]
+  local st = redis.call('HMGET', p .. 'state:' .. id, 'fired', 'lastTick', 'lastJobId')
+  out[#out + 1] = id
+  out[#out + 1] = defs[i + 1]
+  out[#out + 1] = redis.call('HGET', p .. 'created', id) or '0'
+  out[#out + 1] = st[1] or '0'
+  out[#out + 1] = st[2] or ''
+  out[#out + 1] = st[3] or ''
+end
+return out`;
+
 const CHUNK = 1000;
 
 function parseRef(m: string): TickRef {
@@ -164,10 +181,19 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async all(): Promise<StoredSchedule[]> {
-    const flat = (await this.#r.call('HGETALL', `${this.#p}schedules`)) as string[];
-    const pairs: [string, string][] = [];
-    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
-    const out = await Promise.all(pairs.map(([id, raw]) => this.#state(id, raw)));
+    const flat = (await this.#eval(ALL, [])) as string[];
+    const out: StoredSchedule[] = [];
+    for (let i = 0; i < flat.length; i += 6) {
+      const def = JSON.parse(flat[i + 1] as string) as ScheduleDef;
+      this.#backfill.set(def.id, def.backfillMs);
+      out.push({
+        def,
+        createdAtMs: Number(flat[i + 2]),
+        fired: Number(flat[i + 3]),
+        lastTick: flat[i + 4] ? Number(flat[i + 4]) : null,
+        lastJobId: flat[i + 5] || null,
+      });
+    }
     return out.sort((a, b) => (a.def.id < b.def.id ? -1 : 1));
   }
 
