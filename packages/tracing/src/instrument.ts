@@ -29,6 +29,7 @@ export function proxy<P extends object>(provider: P, methods: Record<string, Tra
   });
 }
 
+// Health checks are not traced: the service probes them on a timer, they would drown the traces.
 const CACHE_METHODS = [
   'get',
   'set',
@@ -41,7 +42,6 @@ const CACHE_METHODS = [
   'expire',
   'incr',
   'getOrSet',
-  'healthCheck',
 ];
 
 const SEARCH_METHODS = [
@@ -51,7 +51,6 @@ const SEARCH_METHODS = [
   'deleteDocument',
   'clearIndex',
   'configureIndex',
-  'healthCheck',
 ];
 
 /** The index a search call works on (`db.collection.name`). */

@@ -110,7 +110,6 @@ export function instrumentQueue<P extends object>(provider: P, tracer: Tracer): 
           return r;
         },
       );
-  methods.healthCheck = (target) => target.healthCheck();
 
   const runJob =
     (queue: string, handler: JobHandler<unknown>) =>

@@ -25,6 +25,7 @@ beforeAll(async () => {
   integrations = await createIntegrations(
     {
       cache: { backend: 'memory' },
+      search: { provider: 'postgresql' },
       queues: { backend: 'postgresql', retryDelayMs: 10 } as never,
       postgres: { embeddedDir: join(dir, 'pglite') },
     },
@@ -55,6 +56,27 @@ describe('createIntegrations(config, { tracer })', () => {
     expect(failed.events.map((e) => e.name)).toContain('exception');
     // The service still sees the resilience layer under the tracing one.
     expect((await integrations.service.status())['cache:memory']?.breaker).toBe('closed');
+  });
+
+  it('gives search operations db.system and db.collection.name', async () => {
+    const search = integrations.search!;
+    const index = uniqueName('idx').replace(/[^A-Za-z0-9_-]/g, '_');
+    await search.configureIndex(index, { searchable: ['name'] });
+    await search.indexDocuments([{ id: 'a', index, data: { name: 'Blue widget' } }]);
+    const r = await search.search({ index, query: 'widget' });
+    expect(r.hits.map((h) => h.id)).toEqual(['a']);
+    const span = otel.byName(`search search ${index}`);
+    expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.attributes).toMatchObject({
+      'db.system': 'postgresql',
+      'db.operation.name': 'search',
+      'db.collection.name': index,
+    });
+    expect(otel.byName(`search indexDocuments ${index}`).attributes['db.collection.name']).toBe(index);
+    await expect(search.search({ index: 'bad index!', query: '' })).rejects.toMatchObject({ code: 'IN106' });
+    const failed = otel.byName('search search bad index!');
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+    expect(failed.attributes[ERROR_CODE_ATTRIBUTE]).toBe('IN106');
   });
 
   it('rejects a tracer that is not one', async () => {
