@@ -1,4 +1,4 @@
-import { ErrorCode, IntegrationError, isIntegrationError, withTimeout } from '@fraiseql/core';
+import { ErrorCode, type IntegrationError, withTimeout, wrapError } from '@fraiseql/core';
 import type { Bus, BusHandlers } from './bus';
 
 /** What the bus needs of `@fraiseql/postgres`'s SqlClient (structural: no dependency on it). */
@@ -31,15 +31,9 @@ export interface PostgresBusOptions {
 
 const HEARTBEAT = 'hb:';
 
+/** Driver errors as IntegrationErrors (network codes where they apply), secrets scrubbed. */
 function busError(what: string, err: unknown): IntegrationError {
-  if (isIntegrationError(err)) return err;
-  const reason = err instanceof Error ? err.message : String(err);
-  return IntegrationError.provider(
-    ErrorCode.PostgresError,
-    'postgresql',
-    `[cache-tiered] ${what} failed: ${reason}`,
-    err,
-  );
+  return wrapError(err, ErrorCode.PostgresError, 'postgresql', `cache-tiered bus: ${what} failed`);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ErrorCode, IntegrationError, isIntegrationError, withTimeout } from '@fraiseql/core';
+import { ErrorCode, type IntegrationError, withTimeout, wrapError } from '@fraiseql/core';
 import type { Redis } from 'ioredis';
 import type { Bus, BusHandlers } from './bus';
 
@@ -16,15 +16,9 @@ export interface RedisBusOptions {
   timeoutMs: number;
 }
 
+/** Driver errors as IntegrationErrors (network codes where they apply), secrets scrubbed. */
 function busError(what: string, err: unknown): IntegrationError {
-  if (isIntegrationError(err)) return err;
-  const reason = err instanceof Error ? err.message : String(err);
-  return IntegrationError.provider(
-    ErrorCode.RedisError,
-    'redis',
-    `[cache-tiered] ${what} failed: ${reason}`,
-    err,
-  );
+  return wrapError(err, ErrorCode.RedisError, 'redis', `cache-tiered bus: ${what} failed`);
 }
 
 /**
