@@ -15,7 +15,7 @@ interface SqlLike {
 export async function backendQueueNames(i: { queue?: QueueProvider; sql?: unknown }): Promise<string[]> {
   let p = i.queue as unknown as { inner?: unknown; schema?: unknown; name?: string } | undefined;
   // Unwrap the resilience layer (and any other wrapper that keeps `inner`).
-  while (p && p.inner && p.schema === undefined) p = p.inner as typeof p;
+  while (p?.inner && p.schema === undefined) p = p.inner as typeof p;
   const sql = i.sql as SqlLike | undefined;
   if (p?.name !== 'postgresql' || typeof p.schema !== 'string' || !SCHEMA.test(p.schema) || !sql?.query)
     return [];
