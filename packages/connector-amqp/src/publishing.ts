@@ -30,11 +30,9 @@ export class ConfirmDeadlines {
   }
 
   delete(p: Pending): void {
+    // The sweeper stays (unref'd) while idle: one publish at a time would otherwise set and clear
+    // an interval per message.
     this.pending.delete(p);
-    if (this.pending.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
   }
 
   private sweep(): void {
