@@ -4,6 +4,7 @@ import { FLOW_ROUTES } from './routes/flows';
 import { SYSTEM_ROUTES } from './routes/health';
 import { OBSERVER_ROUTES } from './routes/observers';
 import { QUEUE_ROUTES } from './routes/queue';
+import { REINDEX_ROUTES } from './routes/reindex';
 import { SCHEDULE_ROUTES } from './routes/schedules';
 import { SEARCH_ROUTES } from './routes/search';
 
@@ -11,6 +12,7 @@ import { SEARCH_ROUTES } from './routes/search';
 export const ROUTES: readonly RouteSpec[] = [
   ...SYSTEM_ROUTES,
   ...SEARCH_ROUTES,
+  ...REINDEX_ROUTES,
   ...CACHE_ROUTES,
   ...QUEUE_ROUTES,
   ...OBSERVER_ROUTES,

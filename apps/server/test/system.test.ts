@@ -130,6 +130,8 @@ describe('GET /openapi.json', () => {
       'DELETE /search/{index}/documents/{id}',
       'DELETE /search/{index}/documents',
       'PUT /search/{index}/settings',
+      'POST /search/{index}/reindex',
+      'GET /search/{index}/reindex',
       'GET /cache/{key}',
       'PUT /cache/{key}',
       'DELETE /cache/{key}',

@@ -44,5 +44,6 @@ export * from './resilience';
 export * from './resilient-providers';
 export * from './service';
 export * from './single-flight';
+export * from './single-select';
 export * from './slo';
 export * from './validation';
