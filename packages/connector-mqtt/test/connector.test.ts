@@ -149,6 +149,25 @@ describe('connector-mqtt', () => {
     await proxy.close();
   });
 
+  it('acks really go out (QoS 1 PUBACK, QoS 2 PUBCOMP): nothing handled comes back after a reconnect', async () => {
+    const proxy = await tcpProxy();
+    const c = await createMqttConnector({ name: 'acked', broker: proxy.url, reconnectPeriodMs: 100 });
+    const seen: string[] = [];
+    await c.subscribe(`${P}/acked/#`, async (m) => void seen.push((m.body as { id: string }).id));
+    await raw.publishAsync(`${P}/acked/a`, JSON.stringify({ id: 'q1' }), { qos: 1 });
+    await raw.publishAsync(`${P}/acked/b`, JSON.stringify({ id: 'q2' }), { qos: 2 });
+    await until(() => seen.length === 2 && c.stats().handled === 2, 5000, 'both handled');
+    // Give the acks a moment on the wire, then cut: unacked messages would be resent first.
+    await new Promise((r) => setTimeout(r, 100));
+    proxy.cut();
+    await until(() => c.stats().reconnects >= 1 && c.stats().connected, 10_000, 'the reconnect');
+    await raw.publishAsync(`${P}/acked/c`, JSON.stringify({ id: 'after' }), { qos: 1 });
+    await until(() => seen.includes('after'), 5000, 'the message after the reconnect');
+    expect(seen).toEqual(['q1', 'q2', 'after']);
+    await c.close();
+    await proxy.close();
+  });
+
   it('malformed payloads: IN308 reported, kept on the dead-letter topic, the subscription goes on', async () => {
     const dead: Buffer[] = [];
     await raw.subscribeAsync(`${P}/dead`, { qos: 1 });
