@@ -44,6 +44,7 @@ export interface ServerIntegrations {
   tracing?: IntegrationsTracing;
   /** The shared SqlClient of `createIntegrations` (lets `GET /queues` list the PostgreSQL queues). */
   sql?: unknown;
+  /** Called when the server closes (else `service.close()`), unless `closeIntegrations` is false. */
   close?(): Promise<void>;
 }
 
@@ -271,8 +272,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     flows: () => integrations.flows,
     connectors: () => integrations.connectors ?? [],
     scheduler: () => integrations.scheduler,
-    primaryKeyOf: (index) => primaryKeys.get(index) ?? 'id',
     queueNames: () => backendQueueNames(integrations),
+    primaryKeyOf: (index) => primaryKeys.get(index) ?? 'id',
     setPrimaryKey: (index, key) => primaryKeys.set(index, key),
     openapi: () => {
       openapi ??= buildOpenApi(ROUTES, pkg.version);

@@ -25,15 +25,15 @@ import {
   loadFactory,
   wrapProvider,
 } from './integrations-providers';
-import { parseResilienceOptions } from './resilience';
 import { type IntegrationsTracing, loadTracing } from './integrations-tracing';
+import { parseResilienceOptions } from './resilience';
 import { IntegrationService } from './service';
 import { SloRegistry } from './slo';
 
 export type { ProviderImporter, ProviderModule } from './config/loader';
 export { createDefaultImporter, isModuleNotFound } from './config/loader';
-
 export type { IntegrationsTracing } from './integrations-tracing';
+
 export interface CreateIntegrationsOptions {
   /** Registry for the service's metrics. Default: a private registry (never prom-client's global one). */
   registry?: Registry;
@@ -46,13 +46,13 @@ export interface CreateIntegrationsOptions {
    * package that is not installed. Default: dynamic `import()` from core, then from the app.
    */
   importer?: ProviderImporter;
-}
   /**
    * An OpenTelemetry `Tracer` (`trace.getTracer('my-app')`): every provider operation becomes a span
    * and job trace context travels from enqueue to process (needs `@fraiseql/tracing`, loaded on
    * demand). Default: none — nothing is wrapped, nothing is recorded.
    */
   tracer?: unknown;
+}
 
 /** What `createIntegrations` returns: the configured providers, a service over them, one `close()`. */
 export interface Integrations {
@@ -71,9 +71,9 @@ export interface Integrations {
    * client whose reads are cached in `[cache]` and invalidated per table by writes.
    */
   queryCache?: unknown;
-  /** Closes the providers, then the shared SqlClient. Idempotent. */
   /** With a `tracer`: the tracing hooks (apps/server continues a request's trace with `inbound`). */
   tracing?: IntegrationsTracing;
+  /** Closes the providers, then the shared SqlClient. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -102,9 +102,9 @@ export async function createIntegrations(
   const values = resolveEnv(envNeeds(config, usesSql), env);
   const secrets = [...values.values()];
   const resolvedSteps = plan(config, values);
-
   // A bad `tracer` (or @fraiseql/tracing missing) fails here, before anything connects.
   const tracing = opts.tracer === undefined ? undefined : await loadTracing(importer, opts.tracer);
+
   const factories: Factory[] = [];
   for (const step of resolvedSteps) {
     factories.push(
