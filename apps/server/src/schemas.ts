@@ -204,6 +204,11 @@ export const HEALTH_BODY: Schema = {
           checkLatencyMs: { type: 'number' },
           breaker: { type: 'string', enum: ['closed', 'half_open', 'open'] },
           budgetRemaining: { type: 'number' },
+          details: {
+            type: 'object',
+            description: "The provider's own health details (a tiered cache: both tiers and its bus)",
+            additionalProperties: true,
+          },
         },
       },
     },

@@ -41,6 +41,19 @@ describe('GET /health', () => {
     });
   });
 
+  it("shows a provider's own health details (a tiered cache's tiers and bus)", async () => {
+    const h = await start();
+    const details = {
+      l1: { healthy: true },
+      l2: { healthy: true, backend: 'redis' },
+      bus: { connected: false },
+    };
+    Object.assign(h.search, { health: async () => details });
+    const body = json(await h.app.inject({ method: 'GET', url: '/health' }));
+    expect(body.providers['search:mock'].details).toEqual(details);
+    expect(body.providers['cache:memory'].details).toBeUndefined();
+  });
+
   it('is 503 naming the unhealthy provider', async () => {
     const h = await start();
     h.search.shouldFail = true;
