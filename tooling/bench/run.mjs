@@ -39,6 +39,7 @@ const SUITES = [
   'queue-redis',
   'queue-rabbitmq',
   'search-postgres',
+  'reindex',
   'observers',
   'observers-nats',
   'query-cache',

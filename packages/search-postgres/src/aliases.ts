@@ -7,7 +7,7 @@ import {
 } from '@fraiseql/core';
 import { qualifiedName, quoteIdent, type SqlClient, type SqlExecutor } from '@fraiseql/postgres';
 import { checkIndexConfig, unsupported } from './checks.ts';
-import { createManagedTable, sortIndexName } from './managed.ts';
+import { createManagedIndexes, createManagedTable, sortIndexName } from './managed.ts';
 import { fitIdent, tableNameFor } from './names.ts';
 import type { CatalogRow, ManagedIndexConfig } from './types.ts';
 
@@ -77,7 +77,8 @@ export class PostgresSearchAliases implements SearchAliases {
       const language = wanted || !liveRow ? this.#h.language : liveRow.language;
       const table = tableNameFor(next);
       await tx.exec(`DROP TABLE IF EXISTS ${qualifiedName(this.#h.schema, table)}`);
-      await createManagedTable(tx, this.#h.schema, table, cfg, language);
+      // Indexes come after the fill (swapIndex): one build is far cheaper than row-by-row upkeep.
+      await createManagedTable(tx, this.#h.schema, table, cfg, language, false);
       await tx.query(
         `INSERT INTO ${this.#h.catalog} (name, table_name, kind, language, config) VALUES ($1, $2, 'managed', $3, $4::jsonb)`,
         [next, table, language, JSON.stringify(cfg)],
@@ -90,6 +91,12 @@ export class PostgresSearchAliases implements SearchAliases {
     assertIndexName(live);
     assertIndexName(next);
     const { schema, catalog } = this.#h;
+    // Build the new table's indexes before the switch, outside the swap transaction: the live
+    // index keeps answering meanwhile, and the swap itself stays a few renames.
+    const built = await this.#h.row(this.#h.sql, next);
+    if (built?.kind === 'managed') {
+      await createManagedIndexes(this.#h.sql, schema, built.table_name, built.config as ManagedIndexConfig);
+    }
     await this.#h.sql.transaction(async (tx) => {
       await this.#lockBoth(tx, live, next);
       const nextRow = await this.#h.row(tx, next);
