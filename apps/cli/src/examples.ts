@@ -36,6 +36,10 @@ const EXAMPLES: Record<string, Record<string, string[]>> = {
       `search query products widget --filter '{"field":"price","op":"lt","value":20}' --sort price:asc`,
     ],
     'search import': ['search import products ./products.jsonl --batch 1000'],
+    'search reindex': [
+      `search reindex products --from-sql "SELECT id, name, price FROM products"`,
+      'search reindex products --from-file ./products.ndjson --max-failed 10',
+    ],
     'search clear': ['search clear products'],
     'search configure': ['search configure products --searchable name,description --filterable price'],
     cache: ['cache get greeting'],

@@ -5,6 +5,7 @@ import { registerQueue } from './commands/queue';
 import { registerRemote } from './commands/remote';
 import { registerSchedule } from './commands/schedule';
 import { registerSearch } from './commands/search';
+import { registerSearchReindex } from './commands/search-reindex';
 import { registerServe } from './commands/serve';
 import { registerStatus } from './commands/status';
 import { type Io, processIo, runProgram } from './output';
@@ -31,6 +32,7 @@ export function main(argv: string[] = process.argv, io: Io = processIo): Promise
       registerRemote(program, io, run);
       registerQueue(program, io, run);
       registerSearch(program, io, run);
+      registerSearchReindex(program, io, run);
       registerCache(program, io, run);
       registerFlows(program, io, run);
       registerSchedule(program, io, run);

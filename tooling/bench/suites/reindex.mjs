@@ -13,7 +13,7 @@ export const name = 'reindex';
 
 const CONFIG = { searchable: ['title', 'body'], filterable: ['price'] };
 
-function rowsSql(schema) {
+function rowsSql() {
   return `SELECT 'd' || g AS id, 'title ' || g || ' of the catalogue' AS title,
     'body text number ' || g || ' with some words to index ' || (g % 97) AS body, (g % 1000) AS price
     FROM generate_series(1, $1::int) AS g`;
@@ -46,7 +46,7 @@ export async function run(ctx) {
   const schema = `bench_rx_${process.pid}`;
   try {
     await sql.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
-    await sql.query(`CREATE TABLE ${schema}.src AS ${rowsSql(schema)}`, [N]);
+    await sql.query(`CREATE TABLE ${schema}.src AS ${rowsSql()}`, [N]);
     await sql.exec(`ALTER TABLE ${schema}.src ADD PRIMARY KEY (id); ANALYZE ${schema}.src`);
     const search = await createPostgresSearch({ sql, schema });
     await search.configureIndex('live', CONFIG);
