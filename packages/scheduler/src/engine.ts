@@ -31,6 +31,8 @@ export interface EngineOptions {
 /** At most this many ticks of one schedule per pass (a long backfill is spread over passes). */
 const MAX_TICKS_PER_SCHEDULE = 1000;
 const PRUNE_EVERY_MS = 60_000;
+/** Ticks claimed per store round trip. */
+const CLAIM_CHUNK = 2000;
 
 const key = (r: TickRef) => `${r.id}|${r.tick}`;
 
@@ -81,18 +83,24 @@ export class Engine {
     // pass) longer than the grace means nobody was firing: a slow pass of a live process is not one.
     const since = this.#lastPassEnd ?? this.#base ?? now;
     const due = this.#dueTicks(now, now - since > this.#o.tickMs + this.graceMs);
-    let won: TickRef[] = [];
-    if (due.length > 0) {
+    // Claims go in chunks, each enqueued while the next is claimed: with thousands of ticks due
+    // at one instant the first jobs do not wait for the last claim.
+    const enqueues: Promise<void>[] = [];
+    for (let i = 0; i < due.length; i += CLAIM_CHUNK) {
+      const part = due.slice(i, i + CLAIM_CHUNK);
       try {
-        won = await this.#o.store.claim(due, this.#o.owner, now);
-        this.#advance(due);
+        const won = await this.#o.store.claim(part, this.#o.owner, now);
+        this.#advance(part);
+        enqueues.push(this.#enqueue(won));
       } catch (err) {
         this.#fail('store', err, 'claiming ticks failed');
+        break;
       }
     }
     const again = await this.#retries(now);
     const stale = await this.#stale(now);
-    await this.#enqueue([...won, ...again, ...stale]);
+    enqueues.push(this.#enqueue([...again, ...stale]));
+    await Promise.all(enqueues);
     await this.#prune(now);
     this.#lastPassEnd = this.#o.now();
   }

@@ -31,11 +31,15 @@ CREATE TABLE IF NOT EXISTS ${t.schedules} (
   lim bigint,
   created_ms bigint NOT NULL,
   updated_ms bigint NOT NULL,
+  -- Claims already pruned: the fired count and latest tick are these plus what the claims hold,
+  -- so the hot path (claiming 10,000 ticks a second) never rewrites the schedule rows.
   fired bigint NOT NULL DEFAULT 0,
   last_tick bigint
 );
 CREATE TABLE IF NOT EXISTS ${t.claims} (
-  schedule_id text NOT NULL REFERENCES ${t.schedules} (id) ON DELETE CASCADE,
+  -- No foreign key: its per-row check and KEY SHARE lock on the schedule cost more than the claim
+  -- itself at 10,000 claims a second; remove() deletes a schedule's claims in the same statement.
+  schedule_id text NOT NULL,
   tick bigint NOT NULL,
   owner text NOT NULL,
   claimed_ms bigint NOT NULL,
@@ -127,6 +131,7 @@ export class PostgresScheduleStore implements ScheduleStore {
   async remove(id: string): Promise<boolean> {
     const r = await this.#sql.query<{ n: number }>(
       `WITH del AS (DELETE FROM ${this.#t.schedules} WHERE id = $1 RETURNING id),
+       claims AS (DELETE FROM ${this.#t.claims} WHERE schedule_id = $1),
        bump AS (UPDATE ${this.#t.meta} SET v = v + 1 WHERE k = 'version' AND EXISTS (SELECT 1 FROM del))
        SELECT count(*)::int AS n FROM del`,
       [id],
@@ -135,7 +140,9 @@ export class PostgresScheduleStore implements ScheduleStore {
   }
 
   #select(where: string): string {
-    return `SELECT s.def, s.created_ms, s.fired, s.last_tick,
+    return `SELECT s.def, s.created_ms,
+        s.fired + (SELECT count(*) FROM ${this.#t.claims} c WHERE c.schedule_id = s.id) AS fired,
+        greatest(s.last_tick, (SELECT max(c.tick) FROM ${this.#t.claims} c WHERE c.schedule_id = s.id)) AS last_tick,
         (SELECT c.job_id FROM ${this.#t.claims} c WHERE c.schedule_id = s.id AND c.job_id IS NOT NULL
           ORDER BY c.tick DESC LIMIT 1) AS last_job_id
       FROM ${this.#t.schedules} s ${where}`;
@@ -155,9 +162,8 @@ export class PostgresScheduleStore implements ScheduleStore {
     if (ticks.length === 0) return [];
     const input = sorted(ticks.filter((t) => !t.limited));
     const limitedIds = [...new Set(ticks.filter((t) => t.limited).map((t) => t.id))];
-    // One statement: insert the claims nobody holds yet (schedules without a limit), and count
-    // them on their schedules. Limited schedules go through #claimLimited (a row lock makes the
-    // limit exact across processes).
+    // One statement: insert the claims nobody holds yet (schedules without a limit). Limited
+    // schedules go through #claimLimited (a row lock makes the limit exact across processes).
     if (input.length === 0) return this.#claimAllLimited(ticks, limitedIds, owner, nowMs, []);
     const r = await this.#sql.query<{ schedule_id: string; tick: number }>(
       `WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(id, tick, ord)),
@@ -167,11 +173,7 @@ export class PostgresScheduleStore implements ScheduleStore {
          WHERE EXISTS (SELECT 1 FROM ${this.#t.schedules} s WHERE s.id = u.id AND s.lim IS NULL)
          ORDER BY u.ord
          ON CONFLICT DO NOTHING
-         RETURNING schedule_id, tick),
-       agg AS (SELECT schedule_id, count(*) AS n, max(tick) AS mt FROM ins GROUP BY schedule_id),
-       upd AS (
-         UPDATE ${this.#t.schedules} s SET fired = s.fired + agg.n, last_tick = greatest(s.last_tick, agg.mt)
-         FROM agg WHERE s.id = agg.schedule_id)
+         RETURNING schedule_id, tick)
        SELECT schedule_id, tick FROM ins`,
       [ids(input), tickNums(input), owner, nowMs],
     );
@@ -194,8 +196,14 @@ export class PostgresScheduleStore implements ScheduleStore {
 
   async #claimLimited(id: string, ticks: TickRef[], owner: string, nowMs: number): Promise<TickRef[]> {
     return this.#sql.transaction(async (tx) => {
+      const lock = await tx.query<{ lim: number }>(
+        `SELECT lim FROM ${this.#t.schedules} WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      if (!lock.rows[0]) return [];
       const s = await tx.query<{ fired: number; lim: number }>(
-        `SELECT fired, lim FROM ${this.#t.schedules} WHERE id = $1 FOR UPDATE`,
+        `SELECT s.lim, s.fired + (SELECT count(*) FROM ${this.#t.claims} c WHERE c.schedule_id = s.id) AS fired
+         FROM ${this.#t.schedules} s WHERE s.id = $1`,
         [id],
       );
       const row = s.rows[0];
@@ -210,12 +218,6 @@ export class PostgresScheduleStore implements ScheduleStore {
           [id, t.tick, owner, nowMs],
         );
         if (ins.rowCount > 0) won.push(t);
-      }
-      if (won.length > 0) {
-        await tx.query(
-          `UPDATE ${this.#t.schedules} SET fired = fired + $2, last_tick = greatest(last_tick, $3) WHERE id = $1`,
-          [id, won.length, Math.max(...tickNums(won))],
-        );
       }
       return won;
     });
@@ -257,9 +259,15 @@ export class PostgresScheduleStore implements ScheduleStore {
   }
 
   async prune(nowMs: number, keepMs: number): Promise<void> {
+    // The pruned claims move into the schedule's counters in the same statement.
     await this.#sql.query(
-      `DELETE FROM ${this.#t.claims} c USING ${this.#t.schedules} s
-       WHERE c.schedule_id = s.id AND c.job_id IS NOT NULL AND c.tick < $1 - s.backfill_ms - $2`,
+      `WITH del AS (
+         DELETE FROM ${this.#t.claims} c USING ${this.#t.schedules} s
+         WHERE c.schedule_id = s.id AND c.job_id IS NOT NULL AND c.tick < $1 - s.backfill_ms - $2
+         RETURNING c.schedule_id, c.tick),
+       agg AS (SELECT schedule_id, count(*) AS n, max(tick) AS mt FROM del GROUP BY schedule_id)
+       UPDATE ${this.#t.schedules} s SET fired = s.fired + agg.n, last_tick = greatest(s.last_tick, agg.mt)
+       FROM agg WHERE s.id = agg.schedule_id`,
       [nowMs, keepMs],
     );
   }
