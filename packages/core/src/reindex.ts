@@ -178,6 +178,9 @@ export async function reindex(search: SearchProvider, opts: ReindexOptions): Pro
   };
 
   await aliases.prepareIndex(index, building, config);
+  // One batch is written while the next one is read from the source: the engine and the source
+  // work at the same time, and batches still land in source order (a later duplicate id wins).
+  let writing: Promise<void> | undefined;
   try {
     let batch: Document[] = [];
     for await (const row of openSource(opts.source)) {
@@ -188,14 +191,20 @@ export async function reindex(search: SearchProvider, opts: ReindexOptions): Pro
       }
       batch.push({ id: String(id), index: building, data: row });
       if (batch.length >= batchSize) {
-        await flush(batch);
+        if (writing) await writing;
+        writing = flush(batch);
+        // Observed at the next await; this keeps a failure meanwhile from being "unhandled".
+        writing.catch(() => undefined);
         batch = [];
       }
     }
+    if (writing) await writing;
     await flush(batch);
     await aliases.swapIndex(index, building);
   } catch (err) {
-    // Whatever failed, the live name still serves the old documents; only the new index goes.
+    // Whatever failed, the live name still serves the old documents; only the new index goes
+    // (once the batch being written has settled, so nothing lands in it afterwards).
+    await writing?.catch(() => undefined);
     await aliases.dropIndex(building).catch(() => undefined);
     if (err instanceof IntegrationError) throw err;
     throw reindexError(

@@ -96,6 +96,19 @@ function suite(label: string, connect: () => Promise<SqlClient>, server: boolean
       await p.dropIndex(index);
     });
 
+    it('writes batches in source order while reading ahead: a later duplicate id wins', async () => {
+      const p = await createPostgresSearch({ sql, schema });
+      const index = uniqueName('dup');
+      const rows = Array.from({ length: 9 }, (_, i) => ({ id: i % 3 === 2 ? 'same' : `u${i}`, v: i }));
+      const r = await reindex(p, { index, source: rows, batchSize: 2 });
+      expect(r.documents).toBe(9);
+      const hit = (await p.search<{ v: number }>({ index, query: '', limit: 50 })).hits.find(
+        (h) => h.id === 'same',
+      );
+      expect(hit?.document.v).toBe(8);
+      await p.dropIndex(index);
+    });
+
     it('runs the SELECT read-only: a data-modifying CTE fails', async () => {
       await sql.exec(`CREATE TABLE IF NOT EXISTS "${schema}".keep (id int)`);
       await sql.exec(`INSERT INTO "${schema}".keep VALUES (1)`);
