@@ -88,7 +88,8 @@ export class AlgoliaAliases implements SearchAliases {
     await waitTask(this.calls, next, r.taskID);
     this.indexes.forgetIndex(next);
     this.indexes.forgetIndex(live);
-    if (!built) return;
+    // Nothing to bring in line when the index was never configured (Algolia's defaults throughout).
+    if (!built || built.config.searchable.length === 0) return;
     // The move kept the live index's replicas (and fed them the new records); record them again
     // as ours, so configure() updates their settings and removes the ones no longer wanted.
     const ours = before ? (storedState(before)?.replicas ?? {}) : {};

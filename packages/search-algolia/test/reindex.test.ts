@@ -79,6 +79,23 @@ describe('fake Algolia operationIndex with the official client', () => {
     await c.deleteIndex({ indexName: replica });
   });
 
+  it('rebuilds a never-configured index without settings (Algolia defaults)', async () => {
+    const p = await provider();
+    const index = uniqueName('algnone');
+    const r = await reindex(p, {
+      index,
+      source: [
+        { id: 'a', t: 'x' },
+        { id: 'b', t: 'y' },
+      ],
+    });
+    expect(r.documents).toBe(2);
+    expect((await p.search({ index, query: '' })).totalHits).toBe(2);
+    expect((await listIndexes()).filter((n) => n.startsWith(`${index}__`))).toEqual([]);
+    await p.dropIndex(index);
+    await p.close();
+  });
+
   it('a reindex keeps the sort replicas of the live index serving sorted searches', async () => {
     const p = await provider();
     const index = uniqueName('algsort');
