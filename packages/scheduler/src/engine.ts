@@ -49,6 +49,10 @@ export class Engine {
   #base: number | null = null;
   /** Claims this process holds whose enqueue failed. */
   readonly #retry = new Map<string, TickRef>();
+  /** Earliest next tick of any schedule, kept by #dueTicks (null: none left). */
+  #earliest: number | null = null;
+  /** The schedules changed (or a claim failed) since the last walk: walk them all on the next pass. */
+  #dirty = true;
   /** End of this process's previous pass that reached the store. */
   #lastPassEnd: number | null = null;
   #lastStaleSweep = Number.NEGATIVE_INFINITY;
@@ -65,10 +69,7 @@ export class Engine {
 
   /** Earliest next tick of any schedule (for the loop's sleep); null when none. */
   nextDue(): number | null {
-    let min: number | null = null;
-    for (const e of this.#entries.values())
-      if (e.next !== null && (min === null || e.next < min)) min = e.next;
-    return this.#retry.size > 0 ? this.#o.now() : min;
+    return this.#retry.size > 0 ? this.#o.now() : this.#earliest;
   }
 
   async pass(): Promise<void> {
@@ -93,6 +94,7 @@ export class Engine {
         this.#advance(part);
         enqueues.push(this.#enqueue(won));
       } catch (err) {
+        this.#dirty = true;
         this.#fail('store', err, 'claiming ticks failed');
         break;
       }
@@ -118,6 +120,7 @@ export class Engine {
     }
     for (const id of this.#entries.keys()) if (!seen.has(id)) this.#entries.delete(id);
     this.#version = version;
+    this.#dirty = true;
   }
 
   #load(s: StoredSchedule, now: number): void {
@@ -153,8 +156,18 @@ export class Engine {
    */
   #dueTicks(now: number, down: boolean): ClaimRef[] {
     const out: ClaimRef[] = [];
+    // Idle passes (nothing due, nothing reloaded) skip the walk over every schedule.
+    if (!this.#dirty && (this.#earliest === null || this.#earliest > now)) return out;
+    this.#dirty = false;
+    let earliest: number | null = null;
+    const keep = (t: number | null) => {
+      if (t !== null && (earliest === null || t < earliest)) earliest = t;
+    };
     for (const e of this.#entries.values()) {
-      if (e.next === null || e.next > now) continue;
+      if (e.next === null || e.next > now) {
+        keep(e.next);
+        continue;
+      }
       const limit = e.def.limit;
       if (limit !== undefined && e.fired >= limit) continue;
       const from = down ? Math.max(e.cursor, now - e.def.backfillMs) : e.cursor;
@@ -169,7 +182,10 @@ export class Engine {
         e.cursor = now;
         e.next = t;
       }
+      // Claimed ticks are due again right after (#advance moves next); t is the first one left.
+      keep(t);
     }
+    this.#earliest = earliest;
     return out;
   }
 
