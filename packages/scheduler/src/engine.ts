@@ -51,6 +51,8 @@ export class Engine {
   readonly #retry = new Map<string, TickRef>();
   /** Earliest next tick of any schedule, kept by #dueTicks (null: none left). */
   #earliest: number | null = null;
+  /** Per schedule, the last tick #dueTicks listed and the tick after it (so #advance need not recompute it). */
+  readonly #after = new Map<string, { tick: number; next: number | null }>();
   /** The schedules changed (or a claim failed) since the last walk: walk them all on the next pass. */
   #dirty = true;
   /** End of this process's previous pass that reached the store. */
@@ -156,6 +158,7 @@ export class Engine {
    */
   #dueTicks(now: number, down: boolean): ClaimRef[] {
     const out: ClaimRef[] = [];
+    this.#after.clear();
     // Idle passes (nothing due, nothing reloaded) skip the walk over every schedule.
     if (!this.#dirty && (this.#earliest === null || this.#earliest > now)) return out;
     this.#dirty = false;
@@ -170,14 +173,22 @@ export class Engine {
       }
       const limit = e.def.limit;
       if (limit !== undefined && e.fired >= limit) continue;
-      const from = down ? Math.max(e.cursor, now - e.def.backfillMs) : e.cursor;
-      let t = e.timing.next(from);
+      // e.next is timing.next(e.cursor) already: one cron computation per due tick, not three
+      // (croner is the cost of a pass with thousands of cron schedules due at once).
+      let t = down
+        ? e.timing.next(Math.max(e.cursor, now - e.def.backfillMs))
+        : e.next > e.cursor
+          ? e.next
+          : e.timing.next(e.cursor);
       let n = 0;
+      let last = Number.NaN;
       while (t !== null && t <= now && n < MAX_TICKS_PER_SCHEDULE) {
         out.push(limit === undefined ? { id: e.def.id, tick: t } : { id: e.def.id, tick: t, limited: true });
         n++;
+        last = t;
         t = e.timing.next(t);
       }
+      if (n > 0) this.#after.set(e.def.id, { tick: last, next: t });
       if (n === 0) {
         e.cursor = now;
         e.next = t;
@@ -195,7 +206,8 @@ export class Engine {
       const e = this.#entries.get(r.id);
       if (!e || r.tick < e.cursor) continue;
       e.cursor = r.tick;
-      e.next = e.timing.next(r.tick);
+      const after = this.#after.get(r.id);
+      e.next = after?.tick === r.tick ? after.next : e.timing.next(r.tick);
     }
   }
 
