@@ -1,6 +1,7 @@
 import { createFlowEngine } from '@fraiseql/flows';
 import { createObserverRuntime, type ObserverRuntime } from '@fraiseql/observers';
 import type { SqlClient } from '@fraiseql/postgres';
+import { createScheduler, type Scheduler } from '@fraiseql/scheduler';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { AUTH, errorOf, type Harness, harness, openSql, TOKEN } from './helpers.
 let sql: SqlClient;
 let h: Harness;
 let observers: ObserverRuntime;
+let scheduler: Scheduler;
 
 beforeAll(async () => {
   sql = await openSql();
@@ -24,8 +26,11 @@ beforeAll(async () => {
   h.integrations.observers = observers;
   h.integrations.flows = await createFlowEngine({});
   h.integrations.connectors = [];
+  scheduler = await createScheduler({ queue: h.integrations.queue!, store: sql, schema: 'fuzz_scheduler' });
+  h.integrations.scheduler = scheduler as never;
 });
 afterAll(async () => {
+  await scheduler?.stop();
   await h?.close();
   await sql?.close();
 });

@@ -175,6 +175,10 @@ describe('GET /openapi.json', () => {
       'GET /connectors',
       'POST /connectors/{name}/test',
       'GET /plugins',
+      'GET /schedules',
+      'PUT /schedules/{id}',
+      'DELETE /schedules/{id}',
+      'POST /schedules/{id}/run',
     ];
     const actual = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),

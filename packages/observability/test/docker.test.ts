@@ -16,6 +16,7 @@ describe('docker/ files', () => {
   it('compose.yml parses and has every backend, Prometheus, Grafana and the apps', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
       [
+        'elasticsearch',
         'grafana',
         'meilisearch',
         'postgres',
