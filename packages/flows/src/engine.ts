@@ -47,6 +47,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 /** Largest payload (JSON characters) copied into a log record. */
 const MAX_LOGGED_PAYLOAD = 16 * 1024;
 
+/** A log record as kept: the time as a number until someone reads it. */
+type LogEntry = Omit<FlowLogRecord, 'time'> & { at: number };
+
 interface FlowEntry {
   compiled: CompiledFlow;
   name: string;
@@ -58,7 +61,7 @@ interface FlowEntry {
   lastError?: string;
   startedAt?: Date;
   stops: (() => Promise<void>)[];
-  logs: FlowLogRecord[];
+  logs: LogEntry[];
   deadLetters: DeadLetter[];
 }
 
@@ -115,7 +118,8 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
   };
 
   function log(f: FlowEntry, rec: Omit<FlowLogRecord, 'time' | 'flow'>, payload?: unknown): void {
-    const r: FlowLogRecord = { time: new Date().toISOString(), flow: f.name, ...rec };
+    // The ISO time is made when the logs are read: most records are never read.
+    const r: LogEntry = { at: Date.now(), flow: f.name, ...rec };
     if (r.detail) r.detail = redactSecrets(r.detail);
     if (payload !== undefined && f.compiled.def.monitoring?.logging?.includePayload) {
       try {
@@ -130,7 +134,8 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
       }
     }
     f.logs.push(r);
-    if (f.logs.length > logLimit) f.logs.splice(0, f.logs.length - logLimit);
+    // Trimmed in batches: a splice per record would move the whole window on every message.
+    if (f.logs.length >= logLimit * 2) f.logs.splice(0, f.logs.length - logLimit);
     logger[r.level](
       { flow: f.name, step: r.step, messageId: r.messageId },
       `[flows] ${r.event}${r.detail ? `: ${r.detail}` : ''}`,
@@ -460,7 +465,11 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
     },
     logs(name, o = {}) {
       const all = entry(name).logs;
-      return all.slice(Math.max(0, all.length - (o.limit ?? 100)));
+      const limit = Math.min(o.limit ?? 100, logLimit);
+      return all.slice(Math.max(0, all.length - limit)).map(({ at, ...r }) => ({
+        time: new Date(at).toISOString(),
+        ...r,
+      }));
     },
     deadLetters: (name) => [...entry(name).deadLetters],
     async post(name, body, headers = {}) {
