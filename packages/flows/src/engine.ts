@@ -14,9 +14,9 @@ import addFormatsModule from 'ajv-formats';
 import { Registry } from 'prom-client';
 import { type CompiledFlow, compileFlow } from './definitions';
 import { createEnrichCache } from './enrich-cache';
-import { permanent } from './errors';
+import { permanent, StepError } from './errors';
 import { decode, encode } from './formats';
-import { depthExceeds, safeCopy, setPath } from './json';
+import { safeCopy, setPath } from './json';
 import { applyMapping } from './mapping';
 import { flowMetrics } from './metrics';
 import { createPluginManager, silentLogger } from './plugins';
@@ -319,8 +319,12 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
     }
   }
 
+  /** One pass over the body: the safe copy stops (and says so) past `maxDepth`. */
   function intake(body: unknown, where: string): unknown {
-    if (depthExceeds(body, maxDepth))
+    try {
+      return safeCopy(body, maxDepth);
+    } catch (err) {
+      if (!(err instanceof StepError)) throw err;
       throw new IntegrationError(
         ErrorCode.InvalidJobData,
         `[flows] ${where}: message nested deeper than ${maxDepth}`,
@@ -328,7 +332,7 @@ export async function createFlowEngine(opts: FlowEngineOptions = {}): Promise<Fl
           kind: 'invalid_input',
         },
       );
-    return safeCopy(body, maxDepth);
+    }
   }
 
   function status(f: FlowEntry): FlowStatus {

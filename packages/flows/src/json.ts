@@ -24,18 +24,6 @@ export function safeCopy(value: unknown, maxDepth = 512): unknown {
   return copy(value, 0);
 }
 
-/** Depth of nested objects/arrays, stopping once past `limit`. */
-export function depthExceeds(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== 'object') continue;
-    if (d > limit) return true;
-    for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], d + 1]);
-  }
-  return false;
-}
-
 /** Throws when `path` is not a usable JSONPath expression. */
 export function checkJsonPath(path: string): void {
   if (!path.startsWith('$')) throw new Error('must start with "$"');

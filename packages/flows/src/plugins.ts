@@ -53,6 +53,25 @@ export function createPluginManager(opts: { logger?: FlowLogger } = {}): PluginM
     ...(e.error ? { error: e.error } : {}),
   });
   const active = () => [...plugins.values()].filter((e) => e.state === 'active').map((e) => e.plugin);
+  // What the active plugins contribute, built once per change: the engine asks on every message.
+  let memo:
+    | {
+        connectors: Connector[];
+        steps: Map<string, StepImplementation>;
+        actions: Map<string, (...args: never[]) => Promise<unknown>>;
+      }
+    | undefined;
+  const contributions = () => {
+    if (memo) return memo;
+    const steps = new Map<string, StepImplementation>();
+    const actions = new Map<string, (...args: never[]) => Promise<unknown>>();
+    for (const p of active()) {
+      for (const [t, fn] of Object.entries(p.steps ?? {})) steps.set(t, fn);
+      for (const [t, fn] of Object.entries(p.actions ?? {})) actions.set(t, fn);
+    }
+    memo = { connectors: active().flatMap((p) => p.connectors ?? []), steps, actions };
+    return memo;
+  };
   async function runHook(e: Entry, hook: 'preStartup' | 'postShutdown'): Promise<void> {
     const fn = e.plugin.hooks?.[hook];
     if (!fn) return;
@@ -60,6 +79,7 @@ export function createPluginManager(opts: { logger?: FlowLogger } = {}): PluginM
       await fn({ plugin: e.plugin.name, logger });
     } catch (err) {
       e.state = 'failed';
+      memo = undefined;
       e.error = `${hook}: ${describeError(err)}`;
       logger.error({ plugin: e.plugin.name, err }, `[flows] plugin ${e.plugin.name} ${hook} failed`);
     }
@@ -79,6 +99,7 @@ export function createPluginManager(opts: { logger?: FlowLogger } = {}): PluginM
       }
       const entry: Entry = { plugin, state: 'active' };
       plugins.set(plugin.name, entry);
+      memo = undefined;
       await runHook(entry, 'preStartup');
       return info(entry);
     },
@@ -86,6 +107,7 @@ export function createPluginManager(opts: { logger?: FlowLogger } = {}): PluginM
       const e = plugins.get(name);
       if (!e) return false;
       plugins.delete(name);
+      memo = undefined;
       await runHook(e, 'postShutdown');
       return true;
     },
@@ -94,17 +116,9 @@ export function createPluginManager(opts: { logger?: FlowLogger } = {}): PluginM
       return e ? { ...info(e), plugin: e.plugin } : undefined;
     },
     listPlugins: () => [...plugins.values()].map(info),
-    steps() {
-      const out = new Map<string, StepImplementation>();
-      for (const p of active()) for (const [t, fn] of Object.entries(p.steps ?? {})) out.set(t, fn);
-      return out;
-    },
-    connectors: (): Connector[] => active().flatMap((p) => p.connectors ?? []),
-    actions() {
-      const out = new Map<string, (...args: never[]) => Promise<unknown>>();
-      for (const p of active()) for (const [t, fn] of Object.entries(p.actions ?? {})) out.set(t, fn);
-      return out;
-    },
+    steps: () => contributions().steps,
+    connectors: (): Connector[] => contributions().connectors,
+    actions: () => contributions().actions,
     async close() {
       for (const name of [...plugins.keys()].reverse()) await this.unregisterPlugin(name);
     },

@@ -221,6 +221,7 @@ export interface PluginManager {
   listPlugins(): PluginInfo[];
   /** Step implementations of the active plugins. */
   steps(): Map<string, StepImplementation>;
+  // steps(), connectors() and actions() hand back the same objects until a plugin changes: read only.
   /** Connectors of the active plugins. */
   connectors(): Connector[];
   actions(): Map<string, (...args: never[]) => Promise<unknown>>;

@@ -88,7 +88,9 @@ async function amqpPass(amqpUrl, kind, total) {
   await q.ch.waitForConfirms();
   const arrived = q.expect(total);
   let stop;
-  const t0 = now();
+  // The clock starts when consuming starts (startFlow / consume), on both sides: connecting,
+  // declaring and building the engine are setup, not relaying.
+  let t0;
   if (kind === 'flow') {
     const bus = await createAmqpConnector({ name: 'bus', url: amqpUrl, prefetch: PREFETCH });
     const engine = await createFlowEngine({ connectors: [bus] });
@@ -97,6 +99,7 @@ async function amqpPass(amqpUrl, kind, total) {
       source: { type: 'connector', connector: 'bus', queue: q.IN },
       steps: [{ type: 'deliver', name: 'out', to: { connector: 'bus', exchange: '', routingKey: q.OUT } }],
     });
+    t0 = now();
     await engine.startFlow('relay');
     stop = async () => {
       await engine.close();
@@ -107,6 +110,7 @@ async function amqpPass(amqpUrl, kind, total) {
     const sub = await conn.createChannel();
     const pub = await conn.createConfirmChannel();
     await sub.prefetch(PREFETCH);
+    t0 = now();
     await sub.consume(q.IN, (m) => {
       if (!m) return;
       pub.publish(
