@@ -1,4 +1,4 @@
-import { checkService, uniqueName } from '@fraiseql/testkit';
+import { checkService, dropRedisPrefix, uniqueName } from '@fraiseql/testkit';
 import { Redis } from 'ioredis';
 
 /** The shared Redis of the machine (skipped loudly when unreachable, unless FRAISEQL_REQUIRE_SERVICES=1). */
@@ -14,12 +14,7 @@ export async function dropPrefix(url: string, prefix: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await client.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
+    await dropRedisPrefix(client, prefix);
   } finally {
     client.disconnect();
   }

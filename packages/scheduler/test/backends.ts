@@ -4,7 +4,7 @@ import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { createPostgresQueue } from '@fraiseql/queue-postgres';
 import { createRabbitQueue } from '@fraiseql/queue-rabbitmq';
 import { createRedisQueue } from '@fraiseql/queue-redis';
-import { checkService, uniqueName } from '@fraiseql/testkit';
+import { checkService, dropRedisPrefix, uniqueName } from '@fraiseql/testkit';
 import { Redis } from 'ioredis';
 import type { SchedulerOptions } from '../src/index.ts';
 
@@ -44,8 +44,7 @@ export const BACKENDS: Record<string, () => Promise<Rig>> = {
       store: client,
       async close() {
         await queue.close();
-        const keys = await client.keys(`${storePrefix}*`);
-        if (keys.length > 0) await client.del(...keys);
+        await dropRedisPrefix(client, storePrefix);
         await client.quit();
       },
       storePrefix,

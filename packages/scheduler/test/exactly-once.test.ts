@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { createPostgresQueue } from '@fraiseql/queue-postgres';
-import { checkService, uniqueName } from '@fraiseql/testkit';
+import { checkService, dropRedisPrefix, uniqueName } from '@fraiseql/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler } from '../src/index.ts';
@@ -79,8 +79,7 @@ async function chaos(store: 'postgresql' | 'redis', sql: SqlClient, durationMs: 
     await admin.stop();
     await queue.close();
     if (redis) {
-      const keys = await redis.keys(`${schema}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await dropRedisPrefix(redis, `${schema}:`);
       await redis.quit();
     }
     await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

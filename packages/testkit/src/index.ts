@@ -6,6 +6,7 @@ export * from './fake-meilisearch';
 export * from './fake-typesense';
 export * from './queue-helpers';
 export * from './queue-suite';
+export * from './redis-keys';
 export * from './reindex-suite';
 export * from './search-fixtures';
 export * from './search-suite';

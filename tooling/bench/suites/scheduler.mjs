@@ -282,8 +282,13 @@ export async function run(ctx) {
         });
       } finally {
         await queue.close();
-        const keys = await client.keys(`${prefix}:*`);
-        for (let i = 0; i < keys.length; i += 1000) await client.unlink(...keys.slice(i, i + 1000));
+        // SCAN, not KEYS: the shared Redis may hold other keys, and KEYS blocks it meanwhile.
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await client.unlink(...keys);
+        } while (cursor !== '0');
         await client.quit();
       }
     };
