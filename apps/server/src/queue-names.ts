@@ -1,6 +1,5 @@
 import type { QueueProvider } from '@fraiseql/core';
-
-const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+import { qualifiedName } from '@fraiseql/postgres';
 
 interface SqlLike {
   query(text: string): Promise<{ rows: Record<string, unknown>[] }>;
@@ -17,8 +16,10 @@ export async function backendQueueNames(i: { queue?: QueueProvider; sql?: unknow
   // Unwrap the resilience layer (and any other wrapper that keeps `inner`).
   while (p?.inner && p.schema === undefined) p = p.inner as typeof p;
   const sql = i.sql as SqlLike | undefined;
-  if (p?.name !== 'postgresql' || typeof p.schema !== 'string' || !SCHEMA.test(p.schema) || !sql?.query)
-    return [];
-  const { rows } = await sql.query(`SELECT DISTINCT queue FROM "${p.schema}"."jobs" ORDER BY queue`);
+  if (p?.name !== 'postgresql' || typeof p.schema !== 'string' || !sql?.query) return [];
+  // The provider validated its schema name when it was created; qualifiedName quotes it.
+  const { rows } = await sql.query(
+    `SELECT DISTINCT queue FROM ${qualifiedName(p.schema, 'jobs')} ORDER BY queue`,
+  );
   return rows.map((r) => String(r.queue));
 }
