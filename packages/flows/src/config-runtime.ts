@@ -6,6 +6,7 @@ import {
   describeError,
   ErrorCode,
   IntegrationError,
+  isModuleNotFound,
   isPlainObject,
   type ProviderImporter,
 } from '@fraiseql/core';
@@ -84,9 +85,9 @@ export async function buildConnector(
   importer: ProviderImporter = nativeImport,
 ): Promise<Connector> {
   const pkg = `@fraiseql/connector-${spec.type}`;
+  // Only the package itself missing means "install it"; a broken install is reported as it is.
   const mod = await importer(pkg).catch((err: unknown) => {
-    const e = err as { code?: string };
-    if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') return undefined;
+    if (isModuleNotFound(err, pkg)) return undefined;
     throw err;
   });
   if (!mod)
