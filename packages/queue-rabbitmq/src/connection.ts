@@ -132,19 +132,14 @@ export class RabbitConnection extends EventEmitter {
     mandatory = true,
   ): Promise<void> {
     const deadline = Date.now() + this.opts.operationTimeoutMs;
+    // Job messages come with `mandatory` set already: no copy of their properties per publish.
+    const publishProps = props.mandatory === mandatory ? props : { ...props, mandatory };
     let returns = 0;
     for (;;) {
-      const pub = await this.acquirePub(deadline, what);
+      // The open channel as it is (the common case), without a trip through a promise.
+      const pub = this.openPub() ?? (await this.acquirePub(deadline, what));
       if (pub === undefined) continue;
-      const outcome = await this.publishOnce(
-        pub,
-        exchange,
-        routingKey,
-        body,
-        { ...props, mandatory },
-        deadline,
-        what,
-      );
+      const outcome = await this.publishOnce(pub, exchange, routingKey, body, publishProps, deadline, what);
       if (outcome === 'ok') return;
       if (outcome === 'nacked') {
         throw rabbitError(new Error('the broker refused the message (basic.nack)'), what, this.opts.password);
@@ -161,6 +156,12 @@ export class RabbitConnection extends EventEmitter {
       if (Date.now() >= deadline)
         throw timedOut(`${what}: not confirmed within ${this.opts.operationTimeoutMs} ms`);
     }
+  }
+
+  /** The publish channel of the live connection when it is open, else undefined. @internal */
+  openPub(): PubChannel | undefined {
+    const open = this.pub;
+    return open && this.link && open.gen === this.link.gen && !open.closed ? open : undefined;
   }
 
   /**
@@ -197,7 +198,7 @@ export class RabbitConnection extends EventEmitter {
     return this.opts.password;
   }
 
-  private async publishOnce(
+  private publishOnce(
     pub: PubChannel,
     exchange: string,
     routingKey: string,
@@ -207,11 +208,23 @@ export class RabbitConnection extends EventEmitter {
     what: string,
   ): Promise<PublishOutcome> {
     if (pub.drain) {
-      await withTimeout(pub.drain, deadline - Date.now(), () =>
+      return withTimeout(pub.drain, deadline - Date.now(), () =>
         timedOut(`${what}: the connection stayed congested for ${this.opts.operationTimeoutMs} ms`),
-      );
+      ).then(() => this.publishNow(pub, exchange, routingKey, body, props, deadline, what));
     }
-    if (pub.closed) return 'lost';
+    return this.publishNow(pub, exchange, routingKey, body, props, deadline, what);
+  }
+
+  private publishNow(
+    pub: PubChannel,
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    props: Options.Publish,
+    deadline: number,
+    what: string,
+  ): Promise<PublishOutcome> {
+    if (pub.closed) return Promise.resolve('lost');
     // The token that matches a basic.return to its publish: the message id when there is one (a
     // job's), so no extra property goes on the wire; a counter otherwise.
     let token = props.messageId;
@@ -220,9 +233,15 @@ export class RabbitConnection extends EventEmitter {
       token = String(++this.seq);
       publishProps = { ...props, correlationId: token };
     }
-    const confirmed = new Promise<PublishOutcome | 'timeout'>((resolve) => {
+    return new Promise<PublishOutcome>((resolve, reject) => {
       // One timer for every pending confirm (see Deadlines), not one per publish.
-      const done = this.deadlines.add(deadline, () => resolve('timeout'));
+      const done = this.deadlines.add(deadline, () =>
+        reject(
+          timedOut(
+            `${what}: no publisher confirm within ${this.opts.operationTimeoutMs} ms${this.blocked ? ' (the broker is blocking publishers: resource alarm)' : ''}`,
+          ),
+        ),
+      );
       try {
         const ok = pub.ch.publish(exchange, routingKey, body, publishProps, (err: unknown) => {
           done();
@@ -250,13 +269,6 @@ export class RabbitConnection extends EventEmitter {
         resolve('lost');
       }
     });
-    const outcome = await confirmed;
-    if (outcome === 'timeout') {
-      throw timedOut(
-        `${what}: no publisher confirm within ${this.opts.operationTimeoutMs} ms${this.blocked ? ' (the broker is blocking publishers: resource alarm)' : ''}`,
-      );
-    }
-    return outcome;
   }
 
   /**

@@ -50,6 +50,11 @@ export class Declarations {
     this.declared.clear();
   }
 
+  /** True when {@link ensureQueue} has nothing to do (declared on the current connection). */
+  isDeclared(queue: string): boolean {
+    return this.declared.has(`queue:${queue}`);
+  }
+
   /** Declares the jobs queue, dead-letter queue and pause flag of `queue`, once per connection. */
   ensureQueue(queue: string): Promise<void> {
     const n = this.names(queue);

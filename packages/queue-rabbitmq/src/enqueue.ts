@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   assertEnqueueOptions,
   type EnqueueOptions,
@@ -8,6 +7,7 @@ import {
 } from '@fraiseql/core';
 import type { Envelope } from './envelope';
 import { invalidArgument, unsupported } from './errors';
+import { uuidV7 } from './ids';
 import { maxPriorityOf, type ResolvedRabbitOptions } from './options';
 
 /**
@@ -51,7 +51,8 @@ export function prepareJobs(
     const delayMs = o?.delayMs ?? 0;
     const env: Envelope = {
       v: 1,
-      id: randomUUID(),
+      // Version 7: the id carries `createdAt` (the message needs no property for it).
+      id: uuidV7(now),
       queue,
       data: undefined,
       attempts: 0,

@@ -32,7 +32,7 @@ export async function publishBatch(
   let pending = messages;
   let returns = 0;
   while (pending.length > 0) {
-    const pub = await conn.acquirePub(deadline, what);
+    const pub = conn.openPub() ?? (await conn.acquirePub(deadline, what));
     if (pub === undefined) continue;
     const outcomes = await publishOnce(conn, pub, routingKey, pending, deadline, what);
     const again: BatchMessage[] = [];
@@ -91,7 +91,8 @@ async function publishOnce(
         continue;
       }
       try {
-        pub.ch.publish('', routingKey, content, { ...props, mandatory: true }, (err: unknown) => {
+        const mandatoryProps = props.mandatory ? props : { ...props, mandatory: true };
+        pub.ch.publish('', routingKey, content, mandatoryProps, (err: unknown) => {
           const returned = pub.returned.delete(token);
           // amqplib fails pending confirms with 'channel closed' from its own close handler;
           // only its 'message nacked' is a refusal by the broker.

@@ -21,7 +21,7 @@ export class Publisher {
    */
   async send(env: Envelope, what: string, dataJson?: string): Promise<void> {
     const n = this.decl.names(env.queue);
-    await this.decl.ensureQueue(env.queue);
+    if (!this.decl.isDeclared(env.queue)) await this.decl.ensureQueue(env.queue);
     const remaining = env.runAt - Date.now();
     const rung = nextRung(remaining, env.delayMs ?? remaining);
     let target = n.jobs;
@@ -40,7 +40,7 @@ export class Publisher {
    * batch to the jobs queue, delayed ones one by one to their rungs. Confirmed when it resolves.
    */
   async sendMany(queue: string, jobs: { env: Envelope; dataJson?: string }[], what: string): Promise<void> {
-    await this.decl.ensureQueue(queue);
+    if (!this.decl.isDeclared(queue)) await this.decl.ensureQueue(queue);
     const levels = this.maxPriority(queue);
     const now = Date.now();
     const due: BatchMessage[] = [];

@@ -4,6 +4,7 @@ import {
   IntegrationError,
   type Job,
   type JobHandler,
+  type JobResult,
   type ResolvedQueueOptions,
   retryBackoffMs,
   sleep,
@@ -16,7 +17,14 @@ import { BadEnvelope, type Envelope, jobInfo } from './envelope';
 import { rabbitError } from './errors';
 import { readJob } from './message';
 import { LOCAL_WAIT_MS } from './topology';
-import { type Running, recordDelivery, type WorkerChannel, type WorkerHost } from './worker-host';
+import {
+  AckBatcher,
+  ackDelivery,
+  type Running,
+  recordDelivery,
+  type WorkerChannel,
+  type WorkerHost,
+} from './worker-host';
 import { asError, classify, type Outcome } from './worker-outcome';
 
 /** How often a worker re-reads its queue's pause flag, in case a control message was missed. */
@@ -154,13 +162,14 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
 
   private async openChannel(link: { gen: number; model: { createChannel(): Promise<Channel> } }) {
     const ch = await link.model.createChannel();
-    const wch: WorkerChannel = { ch, gen: link.gen, closed: false };
+    const wch: WorkerChannel = { ch, gen: link.gen, closed: false, acks: new AckBatcher(ch) };
     ch.on('error', (err: Error) => {
       if (this.state === 'open') this.emitError(rabbitError(err, `channel of the worker of "${this.queue}"`));
     });
     ch.on('close', () => {
       wch.closed = true;
       wch.consumerTag = undefined;
+      wch.acks.drop();
       this.channelLost(wch);
     });
     await ch.prefetch(this.concurrency);
@@ -208,6 +217,7 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
       if (this.state === 'open') void this.refresh();
       return;
     }
+    wch.acks.delivered(msg);
     const handling: Promise<void> = this.handle(wch, msg)
       .catch((err) => this.emitError(rabbitError(err, `handling a job of "${this.queue}"`)))
       .finally(() => this.handling.delete(handling));
@@ -299,51 +309,78 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
       signal: controller.signal,
     };
     const timeoutMs = env.timeoutMs ?? this.queueOpts.timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<Outcome>((resolve) => {
-      timer = setTimeout(() => {
-        const error = new IntegrationError(
-          ErrorCode.JobTimeout,
-          `Job ${env.id} of queue "${env.queue}" timed out after ${timeoutMs} ms`,
-          { provider: 'rabbitmq', resourceType: 'job' },
-        );
-        controller.abort(error);
-        resolve({ kind: 'retry', error });
-      }, timeoutMs);
-    });
-    const outcome = (async (): Promise<Outcome> => {
-      try {
-        return classify(await this.handler(job));
-      } catch (err) {
-        return { kind: 'retry', error: asError(err) };
-      }
-    })();
     const r = { env, msg, wch, controller, released: false, finishing: false } as Running;
-    r.handlerDone = outcome.then(noop);
-    r.done = (async () => {
-      // A handler that ignores its signal past the time limit still ends the attempt on time.
-      const result = await Promise.race([outcome, timedOut]);
-      clearTimeout(timer);
-      if (r.released || wch.closed) return;
-      r.finishing = true;
-      await this.finish(r, result);
-    })()
-      .catch((err) => this.emitError(rabbitError(err, `recording job ${env.id}`)))
-      .finally(() => this.running.delete(r));
+    // The attempt ends with the handler's outcome or at the time limit, whichever comes first: a
+    // handler that ignores its signal past the limit still ends the attempt on time.
+    let settle!: (outcome: Outcome) => void;
+    const ended = new Promise<Outcome>((resolve) => {
+      settle = resolve;
+    });
+    const timer = setTimeout(() => {
+      const error = new IntegrationError(
+        ErrorCode.JobTimeout,
+        `Job ${env.id} of queue "${env.queue}" timed out after ${timeoutMs} ms`,
+        { provider: 'rabbitmq', resourceType: 'job' },
+      );
+      controller.abort(error);
+      settle({ kind: 'retry', error });
+    }, timeoutMs);
+    let result: Promise<JobResult | void>;
+    try {
+      result = Promise.resolve(this.handler(job));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    r.handlerDone = result.then(
+      (value) => {
+        let outcome: Outcome;
+        try {
+          outcome = classify(value);
+        } catch (err) {
+          outcome = { kind: 'retry', error: asError(err) };
+        }
+        settle(outcome);
+      },
+      (err) => settle({ kind: 'retry', error: asError(err) }),
+    );
+    r.done = ended
+      .then((outcome) => {
+        clearTimeout(timer);
+        if (r.released || wch.closed) return;
+        r.finishing = true;
+        return this.finish(r, outcome);
+      })
+      .then(
+        () => {
+          this.running.delete(r);
+        },
+        (err) => {
+          this.running.delete(r);
+          this.emitError(rabbitError(err, `recording job ${env.id}`));
+        },
+      );
     this.running.add(r);
     return r.done;
   }
 
-  private async finish(r: Running, outcome: Outcome): Promise<void> {
+  private finish(r: Running, outcome: Outcome): Promise<void> | undefined {
+    if (outcome.kind !== 'complete') return this.finishUnsuccessful(r, outcome);
+    // Nothing to publish: the ack alone records it.
+    const { env, wch, msg } = r;
+    if (ackDelivery(wch, msg) && this.listenerCount('completed') > 0) {
+      const info = jobInfo(env, 'completed', env.attempts + 1, { completedAt: new Date() });
+      this.safeEmit('completed', info);
+    }
+    return undefined;
+  }
+
+  private async finishUnsuccessful(
+    r: Running,
+    outcome: Exclude<Outcome, { kind: 'complete' }>,
+  ): Promise<void> {
     const { env, wch, msg } = r;
     const now = Date.now();
     const attempts = env.attempts + 1;
-    if (outcome.kind === 'complete') {
-      if (await this.record(wch, msg)) {
-        this.safeEmit('completed', jobInfo(env, 'completed', attempts, { completedAt: new Date(now) }));
-      }
-      return;
-    }
     const failures = env.failures + 1;
     const lastError = outcome.error.message;
     if (outcome.kind === 'retry' && failures <= env.maxRetries) {
@@ -407,7 +444,15 @@ export class RabbitWorker<T> extends EventEmitter implements Worker {
       handBacks.push(this.record(r.wch, r.msg, () => this.host.send(next, `handing back job ${r.env.id}`)));
     }
     await Promise.race([Promise.allSettled([...handBacks, ...this.handling]), sleep(opLimit)]);
-    // Closing the channel requeues whatever is still unacked.
+    // Closing the channel requeues whatever is still unacked: the acks waiting for the end of
+    // this turn go out first.
+    if (wch && !wch.closed) {
+      try {
+        wch.acks.flush();
+      } catch {
+        // Closed meanwhile: the broker requeues them (duplicates, never losses).
+      }
+    }
     if (wch && !wch.closed)
       await withTimeout(wch.ch.close(), opLimit, () => new Error('close timed out')).catch(noop);
     this.wch = undefined;

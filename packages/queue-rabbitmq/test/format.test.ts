@@ -30,30 +30,90 @@ async function take(queue: string) {
 }
 
 describe.skipIf(!service.available)('rabbitmq message format', () => {
-  it('a job is its data as the body; id, times, retries in properties and headers', async () => {
+  it('a job is its data as the body; id (carrying its creation time) in properties, the rest in headers', async () => {
     const p = await tracker.create({ queueDefaults: { maxRetries: 7 } });
     const q = uniqueName('lean');
     const before = Date.now();
     const id = await p.enqueue(q, { a: [1, 'x'] }, { priority: 2, timeoutMs: 900 });
+    const after = Date.now();
     const msg = await take(queueNames(tracker.prefix, q).jobs);
     expect(msg.content.toString('utf8')).toBe('{"a":[1,"x"]}');
     expect(msg.properties).toMatchObject({
       messageId: id,
       type: JOB_TYPE,
-      contentType: 'application/json',
       deliveryMode: 2,
       priority: 7, // priority 2: level 7 of the default 10 (0 is level 5, 1 is 6, 2-3 are 7)
     });
-    expect(msg.properties.timestamp).toBe(Math.floor(msg.properties.headers!['fraiseql-created'] / 1000));
-    expect(msg.properties.headers!['fraiseql-created']).toBeGreaterThanOrEqual(before);
+    // A version 7 UUID: its first 48 bits are the creation time in ms.
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const created = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    expect(created).toBeGreaterThanOrEqual(before);
+    expect(created).toBeLessThanOrEqual(after);
     expect(msg.properties.headers).toMatchObject({
       'fraiseql-max-retries': 7,
       'fraiseql-priority': 2,
       'fraiseql-timeout': 900,
     });
-    // A fresh job carries no counters, no run-at of its own, no error.
-    for (const h of ['fraiseql-attempts', 'fraiseql-failures', 'fraiseql-run-at', 'fraiseql-last-error'])
+    // A fresh job carries no counters, no run-at of its own, no error, no creation header.
+    for (const h of [
+      'fraiseql-created',
+      'fraiseql-attempts',
+      'fraiseql-failures',
+      'fraiseql-run-at',
+      'fraiseql-last-error',
+    ])
       expect(msg.properties.headers).not.toHaveProperty(h);
+  });
+
+  it('a default job has no headers: its properties fit the 64 bytes RabbitMQ handles fastest', async () => {
+    const p = await tracker.create();
+    const q = uniqueName('small');
+    const [id] = await p.enqueueMany(q, [{ data: { n: 1 } }]);
+    const msg = await take(queueNames(tracker.prefix, q).jobs);
+    expect(msg.properties.messageId).toBe(id);
+    expect(msg.properties.headers ?? {}).toEqual({});
+    expect(msg.properties.contentType).toBeUndefined();
+    expect(msg.properties.timestamp).toBeUndefined();
+    // flags 2 + deliveryMode 1 + priority 1 + empty headers table 4 + messageId 1+36 + type 1+15
+    expect(2 + 1 + 1 + 4 + 1 + id!.length + 1 + JOB_TYPE.length).toBeLessThanOrEqual(64);
+    // Read back with the default retry budget and the creation time from the id.
+    await p.enqueue(q, { n: 2 });
+    const before = Date.now();
+    const seen: { maxRetries: number; createdAt: Date }[] = [];
+    const w = p.process(q, async (job) => {
+      seen.push({ maxRetries: job.maxRetries, createdAt: job.createdAt });
+    });
+    await waitFor(() => seen.length === 1, 10_000, 'the job');
+    await w.close();
+    expect(seen[0]!.maxRetries).toBe(3);
+    expect(seen[0]!.createdAt.getTime()).toBeLessThanOrEqual(before);
+    expect(seen[0]!.createdAt.getTime()).toBeGreaterThan(before - 60_000);
+  });
+
+  it('a message of version 2 (type fraiseql.job.v2, creation and retries in headers) still runs', async () => {
+    const p = await tracker.create();
+    const q = uniqueName('v2');
+    await p.enqueue(q, 'declare');
+    const created = Date.now() - 5000;
+    ch.sendToQueue(queueNames(tracker.prefix, q).jobs, Buffer.from('{"v":2}'), {
+      persistent: true,
+      messageId: '0b7e0f64-3c1a-4e4f-9d55-2f1f3f4c5a6b',
+      contentType: 'application/json',
+      timestamp: Math.floor(created / 1000),
+      type: 'fraiseql.job.v2',
+      priority: 5,
+      headers: { 'fraiseql-created': created, 'fraiseql-max-retries': 5, 'fraiseql-attempts': 1 },
+    });
+    await ch.waitForConfirms();
+    const runs: { id: string; data: unknown; attempts: number; maxRetries: number; createdAt: Date }[] = [];
+    const w = p.process(q, async (job) => {
+      runs.push({ ...job });
+    });
+    await waitFor(() => runs.length === 2, 10_000, 'both jobs');
+    await w.close();
+    const old = runs.find((r) => r.id === '0b7e0f64-3c1a-4e4f-9d55-2f1f3f4c5a6b');
+    expect(old).toMatchObject({ data: { v: 2 }, attempts: 2, maxRetries: 5 });
+    expect(old!.createdAt.getTime()).toBe(created);
   });
 
   it('a message of the first format (a JSON envelope as the body) still runs, counters and all', async () => {
