@@ -35,6 +35,7 @@ import {
 } from './inspection';
 import {
   bullmqQueueName,
+  type FraiseqlJobOptions,
   isLookupId,
   type OurJobsOptions,
   PROVIDER,
@@ -50,6 +51,16 @@ import {
   resolveOptions,
 } from './options';
 import { RedisWorker } from './worker';
+
+/** The per-queue part of every job's BullMQ options. */
+interface JobDefaults {
+  prioritized: boolean;
+  maxRetries: number;
+  backoff: Readonly<{ type: string; delay: number }>;
+  fraiseql: Readonly<FraiseqlJobOptions>;
+}
+
+const NO_OPTIONS: EnqueueOptions = Object.freeze({});
 
 /**
  * QueueProvider on BullMQ. BullMQ does storage, locks, stalled-job recovery, priorities, delays,
@@ -70,6 +81,7 @@ export class RedisQueueProvider implements QueueProvider {
   readonly #client: Redis | Cluster;
   readonly #secrets: (string | undefined)[];
   readonly #queues = new Map<string, BullQueue>();
+  readonly #jobDefaults = new Map<string, JobDefaults>();
   readonly #workers = new Set<RedisWorker>();
   #closed?: Promise<void>;
 
@@ -141,14 +153,30 @@ export class RedisQueueProvider implements QueueProvider {
     }
   }
 
+  /** What every job of `queue` gets unless its own options say otherwise (resolved once per queue). */
+  #defaults(queue: string): JobDefaults {
+    let d = this.#jobDefaults.get(queue);
+    if (!d) {
+      const settings = resolveQueueOptions(this.#opts, queue);
+      d = {
+        prioritized: prioritiesOf(this.#opts, queue),
+        maxRetries: settings.maxRetries,
+        // Shared by the jobs of the queue (BullMQ copies neither nor changes them): frozen.
+        backoff: Object.freeze({ type: 'fraiseql', delay: settings.retryDelayMs }),
+        fraiseql: Object.freeze({ timeoutMs: settings.timeoutMs }),
+      };
+      this.#jobDefaults.set(queue, d);
+    }
+    return d;
+  }
+
   /** Validates one job and builds its BullMQ form; throws before anything is written. */
   #prepare(queue: string, data: unknown, opts: EnqueueOptions | undefined) {
     assertEnqueueOptions(opts);
     toJson(data, ErrorCode.InvalidJobData, 'Job data', this.#o.maxJobBytes);
-    const settings = resolveQueueOptions(this.#opts, queue);
-    const o = opts ?? {};
-    const prioritized = prioritiesOf(this.#opts, queue);
-    if (!prioritized && o.priority !== undefined && Math.trunc(o.priority) !== 0) {
+    const d = this.#defaults(queue);
+    const o = opts ?? NO_OPTIONS;
+    if (!d.prioritized && o.priority !== undefined && Math.trunc(o.priority) !== 0) {
       throw new IntegrationError(
         ErrorCode.UnsupportedOperation,
         `[${PROVIDER}] priority is not supported on queue "${queue}": it has priorities: false (every job on BullMQ's plain wait list, oldest first)`,
@@ -157,14 +185,14 @@ export class RedisQueueProvider implements QueueProvider {
     }
     const jobOpts: OurJobsOptions = {
       jobId: randomUUID(),
-      attempts: (o.maxRetries ?? settings.maxRetries) + 1,
-      backoff: { type: 'fraiseql', delay: settings.retryDelayMs },
+      attempts: (o.maxRetries ?? d.maxRetries) + 1,
+      backoff: d.backoff,
       removeOnComplete: this.#o.keepCompleted,
       removeOnFail: this.#o.keepFailed,
-      fraiseql: { timeoutMs: o.timeoutMs ?? settings.timeoutMs },
+      fraiseql: o.timeoutMs === undefined ? d.fraiseql : { timeoutMs: o.timeoutMs },
     };
     // Without a priority BullMQ adds the job to its plain wait list instead of the prioritized set.
-    if (prioritized) jobOpts.priority = toBullPriority(o.priority ?? 0);
+    if (d.prioritized) jobOpts.priority = toBullPriority(o.priority ?? 0);
     // Rounded up: a delayed job must never be delivered before its due time.
     if (o.delayMs) jobOpts.delay = Math.ceil(o.delayMs);
     if (o.dedupKey !== undefined) jobOpts.deduplication = { id: o.dedupKey };

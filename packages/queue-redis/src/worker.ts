@@ -36,15 +36,29 @@ class JobTimedOut extends Error {
   override readonly name = 'JobTimedOut';
 }
 
+/** One run of the handler; the first of handler, time limit and close to end it wins. */
 interface Run {
-  job: BullJob;
-  controller: AbortController;
-  /** Resolves when the worker gives up on this run (close past its grace period). */
-  abandon: () => void;
-  abandoned: Promise<'abandoned'>;
+  /** `performance.now()` past which the run has timed out. */
+  deadline: number;
+  done: boolean;
+  /** Ends the run from outside: its time limit passed, or the worker closed without it. */
+  interrupt: (why: 'timeout' | 'abandoned') => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | 'timeout' | 'abandoned';
+/**
+ * What BullMQ gets for a handler's return value: nothing → completed with `null`; the contract's
+ * results (`{status:'retry'|'failed'}`) and unknown statuses → thrown as a failed attempt.
+ */
+function completion(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  const result = interpretJobResult(value);
+  if (result.kind === 'retry') throw new RetryRequested(result.reason, result.delayMs);
+  if (result.kind === 'failed') throw new UnrecoverableError(result.reason);
+  // An unknown status is a failed attempt, exactly like a throw.
+  if (result.kind === 'error') throw result.error;
+  // Stored as BullMQ's return value (dashboards show it) and passed to 'completed' listeners.
+  return value;
+}
 
 export interface RedisWorkerSettings {
   /** Our queue name (events and jobs carry it). */
@@ -81,6 +95,13 @@ export class RedisWorker implements Worker {
   readonly queue: string;
   private readonly bull: BullWorker;
   private readonly running = new Set<Run>();
+  /**
+   * One timer for the time limits of every running job, armed for the earliest deadline it has
+   * seen (instead of a timer per job); when it fires it times out the runs past their deadline
+   * and re-arms for the earliest remaining one.
+   */
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineAt = Number.POSITIVE_INFINITY;
   private readonly listeners = new Map<WorkerEvent, ((...args: any[]) => void)[]>();
   /** Retry delay chosen by the backoff strategy, per job id, until the 'failed' event reads it. */
   private readonly retryDelays = new Map<string, number>();
@@ -122,7 +143,10 @@ export class RedisWorker implements Worker {
     };
     this.bull = new BullWorker(s.bullName, (job, token) => this.execute(handler, job, token), options);
     this.bull.on('completed', (job, result) => {
-      this.emit('completed', toJobInfo(this.queue, job, 'completed'), result ?? undefined);
+      // Built only for a listener: this runs once per job.
+      if (this.listeners.get('completed')?.length) {
+        this.emit('completed', toJobInfo(this.queue, job, 'completed'), result ?? undefined);
+      }
     });
     this.bull.on('failed', (job, err) => {
       if (job) this.onFailed(job, err);
@@ -193,30 +217,55 @@ export class RedisWorker implements Worker {
     });
     const first = await Promise.race([graceful.then(() => 'done' as const), expired]);
     clearTimeout(timer);
-    if (first === 'expired') for (const run of [...this.running]) run.abandon();
+    if (first === 'expired') for (const run of [...this.running]) run.interrupt('abandoned');
     await graceful;
+    this.disarm();
     await closeConnection(this.s.connection);
     this.s.onClosed();
   }
 
-  /** The BullMQ processor: one run of `handler` with a time limit, mapped to BullMQ's outcomes. */
-  private async execute(
-    handler: JobHandler<any>,
-    bullJob: BullJob,
-    token: string | undefined,
-  ): Promise<unknown> {
-    const controller = new AbortController();
-    let abandon!: () => void;
-    const abandoned = new Promise<'abandoned'>((resolve) => {
-      abandon = () => resolve('abandoned');
-    });
-    const run: Run = { job: bullJob, controller, abandon, abandoned };
-    this.running.add(run);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeoutMs = ourOptions(bullJob)?.timeoutMs ?? this.s.settings.timeoutMs;
+  /** Arms the shared time-limit timer for `deadline` unless it already fires earlier. */
+  private arm(deadline: number): void {
+    if (deadline >= this.deadlineAt) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineAt = deadline;
+    const ms = Math.min(Math.max(0, Math.ceil(deadline - performance.now())), MAX_TIMER_MS);
+    // Left armed when the run finishes (a no-op job would otherwise arm and clear it every time);
+    // unref'd, so it never keeps the process up — the worker's connections do while it is open.
+    this.deadlineTimer = setTimeout(() => this.expire(), ms).unref();
+  }
+
+  private disarm(): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Times out every run past its deadline (never one before it), then re-arms for the next. */
+  private expire(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const run of [...this.running]) {
+      if (run.deadline <= now) run.interrupt('timeout');
+      else if (run.deadline < next) next = run.deadline;
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+  }
+
+  /**
+   * The BullMQ processor: one run of `handler` with a time limit, mapped to BullMQ's outcomes.
+   * Kept lean — it runs once per job: the returned promise is settled by whichever comes first
+   * (the handler, the shared deadline timer, or close abandoning the run), without an async
+   * wrapper or a race of promises.
+   */
+  private execute(handler: JobHandler<any>, bullJob: BullJob, token: string | undefined): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const id = String(bullJob.id);
+      const controller = new AbortController();
       const job: Job<unknown> = {
-        id: String(bullJob.id),
+        id,
         queue: this.queue,
         data: bullJob.data,
         attempts: (Number(bullJob.attemptsMade) || 0) + 1,
@@ -224,62 +273,78 @@ export class RedisWorker implements Worker {
         createdAt: new Date(bullJob.timestamp),
         signal: controller.signal,
       };
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), Math.min(timeoutMs, MAX_TIMER_MS));
-      });
-      const handled = (async (): Promise<Outcome> => {
+      const own = ourOptions(bullJob)?.timeoutMs;
+      const timeoutMs = typeof own === 'number' && own > 0 ? own : this.s.settings.timeoutMs;
+      const run: Run = {
+        deadline: performance.now() + Math.min(timeoutMs, MAX_TIMER_MS),
+        done: false,
+        interrupt: (why) => {
+          if (!this.finish(run)) return;
+          if (why === 'timeout') {
+            controller.abort(
+              new IntegrationError(ErrorCode.JobTimeout, `Job ${id} timed out after ${timeoutMs} ms`, {
+                provider: PROVIDER,
+                resourceType: 'job',
+              }),
+            );
+            reject(new JobTimedOut(`Job timed out after ${timeoutMs} ms`));
+            return;
+          }
+          controller.abort(
+            new IntegrationError(
+              ErrorCode.ProviderUnavailable,
+              `Job ${id} was interrupted: the worker closed before it finished`,
+              { provider: PROVIDER, resourceType: 'job' },
+            ),
+          );
+          // Hand the job back now rather than letting its lock expire. WaitingError tells BullMQ
+          // the job has been moved already, so it neither completes nor fails it.
+          this.handBack(bullJob, token, id).then(() => reject(new WaitingError()));
+        },
+      };
+      const onValue = (value: unknown) => {
+        if (!this.finish(run)) return;
         try {
-          return { ok: true, value: await handler(job) };
-        } catch (error) {
-          return { ok: false, error };
-        }
-      })();
-      const outcome: Outcome = await Promise.race([handled, timedOut, abandoned]);
-      clearTimeout(timer);
-
-      if (outcome === 'abandoned') {
-        controller.abort(
-          new IntegrationError(
-            ErrorCode.ProviderUnavailable,
-            `Job ${job.id} was interrupted: the worker closed before it finished`,
-            { provider: PROVIDER, resourceType: 'job' },
-          ),
-        );
-        // Hand the job back now rather than letting its lock expire. WaitingError tells BullMQ
-        // the job has been moved already, so it neither completes nor fails it.
-        try {
-          if (token) await bullJob.moveToWait(token);
+          resolve(completion(value));
         } catch (err) {
-          // Lock already lost (stalled and taken by someone else): nothing left to hand back.
-          this.emit('error', redisError(err, `handing job ${job.id} back to pending`));
+          reject(err);
         }
-        throw new WaitingError();
+      };
+      const onError = (error: unknown) => {
+        if (!this.finish(run)) return;
+        reject(error instanceof Error ? error : new Error(describeError(error)));
+      };
+      this.running.add(run);
+      this.arm(run.deadline);
+      try {
+        const returned: unknown = handler(job);
+        if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (returned as PromiseLike<unknown>).then(onValue, onError);
+        } else {
+          onValue(returned);
+        }
+      } catch (error) {
+        // A handler that throws before returning a promise is a failed attempt like a rejection.
+        onError(error);
       }
-      if (outcome === 'timeout') {
-        const err = new JobTimedOut(`Job timed out after ${timeoutMs} ms`);
-        controller.abort(
-          new IntegrationError(ErrorCode.JobTimeout, `Job ${job.id} timed out after ${timeoutMs} ms`, {
-            provider: PROVIDER,
-            resourceType: 'job',
-          }),
-        );
-        throw err;
-      }
-      if (!outcome.ok) {
-        const { error } = outcome;
-        if (error instanceof Error) throw error;
-        throw new Error(describeError(error));
-      }
-      const result = interpretJobResult(outcome.value);
-      if (result.kind === 'retry') throw new RetryRequested(result.reason, result.delayMs);
-      if (result.kind === 'failed') throw new UnrecoverableError(result.reason);
-      // An unknown status is a failed attempt, exactly like a throw.
-      if (result.kind === 'error') throw result.error;
-      // Stored as BullMQ's return value (dashboards show it) and passed to 'completed' listeners.
-      return outcome.value ?? null;
-    } finally {
-      clearTimeout(timer);
-      this.running.delete(run);
+    });
+  }
+
+  /** Marks a run finished; false when it already was (the handler, timer and close race). */
+  private finish(run: Run): boolean {
+    if (run.done) return false;
+    run.done = true;
+    this.running.delete(run);
+    return true;
+  }
+
+  /** Moves an abandoned job back to pending; never rejects. */
+  private async handBack(bullJob: BullJob, token: string | undefined, id: string): Promise<void> {
+    try {
+      if (token) await bullJob.moveToWait(token);
+    } catch (err) {
+      // Lock already lost (stalled and taken by someone else): nothing left to hand back.
+      this.emit('error', redisError(err, `handing job ${id} back to pending`));
     }
   }
 

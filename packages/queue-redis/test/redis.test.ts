@@ -244,6 +244,48 @@ describe.skipIf(!redis.available)('queue-redis on BullMQ', () => {
     expect(completed[0]!.completedAt).toBeInstanceOf(Date);
   });
 
+  it('time limits share one timer: a short limit after a long one still fires on time, never early', async () => {
+    const p = await provider();
+    const q = uniqueName('limits');
+    const timedOut = new Map<string, number>();
+    const started = new Map<string, number>();
+    const w = track(
+      p.process(
+        q,
+        async (job) => {
+          started.set(job.id, performance.now());
+          await aborted(job.signal, 10_000);
+          timedOut.set(job.id, performance.now());
+        },
+        { concurrency: 3 },
+      ),
+    );
+    const failed: string[] = [];
+    w.on('failed', (job: JobInfo, err: IntegrationError) => {
+      if (err.code === 'IN305') failed.push(job.id);
+    });
+    const long = await p.enqueue(q, { n: 1 }, { maxRetries: 0, timeoutMs: 8_000 });
+    await waitFor(() => started.has(long), 15_000, 'the long job to start');
+    const short = await p.enqueue(q, { n: 2 }, { maxRetries: 0, timeoutMs: 300 });
+    const shorter = await p.enqueue(q, { n: 3 }, { maxRetries: 0, timeoutMs: 150 });
+    await waitFor(
+      () => failed.includes(short) && failed.includes(shorter),
+      5_000,
+      'the short jobs to time out',
+    );
+    for (const [id, limit] of [
+      [short, 300],
+      [shorter, 150],
+    ] as const) {
+      const took = timedOut.get(id)! - started.get(id)!;
+      expect(took, id).toBeGreaterThanOrEqual(limit - 5);
+      expect(took, id).toBeLessThan(limit + 1_500);
+    }
+    // The long job is untouched by the short ones' timer.
+    expect(timedOut.has(long)).toBe(false);
+    expect((await p.getJob(q, long))?.state).toBe('running');
+  });
+
   it('a queue rateLimit caps job starts per window across the workers of the queue', async () => {
     const q = uniqueName('rate');
     const p = await provider({ queues: { [q]: { rateLimit: { max: 2, perSeconds: 1 } } } });
