@@ -57,7 +57,11 @@ export function isLookupId(id: unknown): id is string {
 
 /** What we keep in a job's BullMQ options beside BullMQ's own fields (BullMQ stores unknown keys as-is). */
 export interface FraiseqlJobOptions {
-  /** Handler time limit of this job, resolved at enqueue. */
+  /**
+   * The job's own handler time limit (`EnqueueOptions.timeoutMs`). Absent: the queue's
+   * `timeoutMs` of the worker running the job. (Older versions stored the queue's value here for
+   * every job; such jobs keep it.)
+   */
   timeoutMs: number;
 }
 

@@ -35,7 +35,6 @@ import {
 } from './inspection';
 import {
   bullmqQueueName,
-  type FraiseqlJobOptions,
   isLookupId,
   type OurJobsOptions,
   PROVIDER,
@@ -57,7 +56,6 @@ interface JobDefaults {
   prioritized: boolean;
   maxRetries: number;
   backoff: Readonly<{ type: string; delay: number }>;
-  fraiseql: Readonly<FraiseqlJobOptions>;
 }
 
 const NO_OPTIONS: EnqueueOptions = Object.freeze({});
@@ -161,9 +159,8 @@ export class RedisQueueProvider implements QueueProvider {
       d = {
         prioritized: prioritiesOf(this.#opts, queue),
         maxRetries: settings.maxRetries,
-        // Shared by the jobs of the queue (BullMQ copies neither nor changes them): frozen.
+        // Shared by the jobs of the queue (BullMQ neither copies nor changes it): frozen.
         backoff: Object.freeze({ type: 'fraiseql', delay: settings.retryDelayMs }),
-        fraiseql: Object.freeze({ timeoutMs: settings.timeoutMs }),
       };
       this.#jobDefaults.set(queue, d);
     }
@@ -189,8 +186,10 @@ export class RedisQueueProvider implements QueueProvider {
       backoff: d.backoff,
       removeOnComplete: this.#o.keepCompleted,
       removeOnFail: this.#o.keepFailed,
-      fraiseql: o.timeoutMs === undefined ? d.fraiseql : { timeoutMs: o.timeoutMs },
     };
+    // Only a job's own time limit is stored; without one the worker applies the queue's
+    // `timeoutMs` when it runs the job (as the postgresql and rabbitmq backends do).
+    if (o.timeoutMs !== undefined) jobOpts.fraiseql = { timeoutMs: o.timeoutMs };
     // Without a priority BullMQ adds the job to its plain wait list instead of the prioritized set.
     if (d.prioritized) jobOpts.priority = toBullPriority(o.priority ?? 0);
     // Rounded up: a delayed job must never be delivered before its due time.

@@ -286,6 +286,25 @@ describe.skipIf(!redis.available)('queue-redis on BullMQ', () => {
     expect((await p.getJob(q, long))?.state).toBe('running');
   });
 
+  it("only a job's own timeoutMs is stored; without one the worker's queue timeoutMs applies", async () => {
+    const q = uniqueName('qlimit');
+    const producer = await provider();
+    const worker = await provider({ queues: { [q]: { timeoutMs: 150 } } });
+    const plain = await producer.enqueue(q, { n: 1 }, { maxRetries: 0 });
+    const own = await producer.enqueue(q, { n: 2 }, { maxRetries: 0, timeoutMs: 60_000 });
+    const raw = rawQueue(q);
+    expect((await raw.getJob(plain))?.opts).not.toHaveProperty('fraiseql');
+    expect((await raw.getJob(own))?.opts).toMatchObject({ fraiseql: { timeoutMs: 60_000 } });
+    const failed: [string, string][] = [];
+    const w = track(worker.process(q, async (job) => aborted(job.signal, 2_000), { concurrency: 2 }));
+    w.on('failed', (job: JobInfo, err: IntegrationError) => failed.push([job.id, err.code]));
+    await waitFor(() => failed.length === 1, 5_000, 'the plain job to time out');
+    expect(failed).toEqual([[plain, 'IN305']]);
+    // The job with its own limit is still running past the queue's 150 ms.
+    await sleep(300);
+    expect((await worker.getJob(q, own))?.state).toBe('running');
+  });
+
   it('a queue rateLimit caps job starts per window across the workers of the queue', async () => {
     const q = uniqueName('rate');
     const p = await provider({ queues: { [q]: { rateLimit: { max: 2, perSeconds: 1 } } } });
