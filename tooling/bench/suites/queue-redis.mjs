@@ -132,7 +132,11 @@ export async function run(ctx) {
     latency: (samples) => {
       const q = `lat-${n++}`;
       const queue = bullQueue(q);
-      return latencyPass({ samples, enqueue: () => queue.add(q, {}, WITH_UUID()), startWorker: bullWorker(q) });
+      return latencyPass({
+        samples,
+        enqueue: () => queue.add(q, {}, WITH_UUID()),
+        startWorker: bullWorker(q),
+      });
     },
   };
   const rows = [];
