@@ -1,4 +1,10 @@
-import { ErrorCode, IntegrationError, positiveIntOption, redactSecrets } from '@fraiseql/core';
+import {
+  ErrorCode,
+  IntegrationError,
+  nonNegativeIntOption,
+  positiveIntOption,
+  redactSecrets,
+} from '@fraiseql/core';
 import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
 import { Registry } from 'prom-client';
 import { TAG } from './errors';
@@ -88,6 +94,7 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
   }
   const tickMs = positiveIntOption(opts.tickMs, 'tickMs', 1000, 'scheduler');
   const leaseMs = positiveIntOption(opts.claimLeaseMs, 'claimLeaseMs', 30_000, 'scheduler');
+  const aheadMs = nonNegativeIntOption(opts.claimAheadMs, 'claimAheadMs', undefined, 'scheduler');
   const store = await openStore(opts, 2 * (Math.max(3 * tickMs, 5000) + leaseMs) + 60_000);
   try {
     await store.init();
@@ -103,5 +110,6 @@ export async function createScheduler(opts: SchedulerOptions): Promise<Scheduler
     metrics: schedulerMetrics(opts.registry ?? new Registry()),
     logger: opts.logger ?? silent,
     now: opts.now ?? Date.now,
+    aheadMs,
   });
 }

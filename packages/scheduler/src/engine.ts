@@ -1,6 +1,6 @@
 import { describeError, type QueueProvider } from '@fraiseql/core';
 import { type ScheduleDef, timingOf } from './definition';
-import { enqueueTicks } from './enqueue';
+import { prepareTicks, sendTicks, type TickBatch } from './enqueue';
 import type { SchedulerMetrics } from './metrics';
 import type { ClaimRef, ScheduleStore, StoredSchedule, TickRef } from './store';
 import type { Timing } from './timing';
@@ -26,6 +26,8 @@ export interface EngineOptions {
   leaseMs: number;
   metrics: SchedulerMetrics;
   logger: SchedulerLogger;
+  /** Fixed claim-ahead window of the loop's passes; undefined: adaptive (see {@link Engine.aheadMs}). */
+  aheadMs?: number | undefined;
 }
 
 /** At most this many ticks of one schedule per pass (a long backfill is spread over passes). */
@@ -33,6 +35,14 @@ const MAX_TICKS_PER_SCHEDULE = 1000;
 const PRUNE_EVERY_MS = 60_000;
 /** Ticks claimed per store round trip. */
 const CLAIM_CHUNK = 2000;
+/** Shortest adaptive claim-ahead window. */
+const MIN_AHEAD_MS = 50;
+/** Claiming time per tick assumed before one was measured (a 2,000-row claim takes ~25 ms). */
+const PER_TICK_PRIOR_MS = 0.02;
+/** A held tick's schedules are re-read this long before its instant (a removal meanwhile drops it). */
+const RECHECK_BEFORE_MS = 15;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 const key = (r: TickRef) => `${r.id}|${r.tick}`;
 
@@ -40,6 +50,12 @@ const key = (r: TickRef) => `${r.id}|${r.tick}`;
  * One pass = sync with the store, claim every due tick, enqueue the won ones, record their job ids,
  * retry this process's failed enqueues and take over stale claims. Never throws: a failing store
  * or queue is logged, counted and retried on the next pass.
+ *
+ * The loop's passes claim ahead: ticks due within `aheadMs` are claimed before their instant and
+ * held until it, so at the instant only the enqueue remains (thousands of ticks on one second would
+ * otherwise wait for their claims). A held tick's lease starts at its instant, not at the claim:
+ * if this process dies before firing it, another scheduler takes it over a lease after the tick,
+ * exactly as a claim whose enqueue never happened.
  */
 export class Engine {
   readonly #o: EngineOptions;
@@ -59,6 +75,11 @@ export class Engine {
   #lastPassEnd: number | null = null;
   #lastStaleSweep = Number.NEGATIVE_INFINITY;
   #lastPrune = Number.NEGATIVE_INFINITY;
+  /** How long claiming took in recent passes (decaying maximum, ms): sizes the adaptive window. */
+  #claimCost = 0;
+  /** Claiming time per tick (ms, smoothed over passes that claimed many), and how many ticks fall on the earliest instant. */
+  #perTick = PER_TICK_PRIOR_MS;
+  #atEarliest = 0;
 
   constructor(o: EngineOptions) {
     this.#o = o;
@@ -74,7 +95,23 @@ export class Engine {
     return this.#retry.size > 0 ? this.#o.now() : this.#earliest;
   }
 
-  async pass(): Promise<void> {
+  /**
+   * How long before a tick the loop claims it: the fixed `aheadMs` option, else twice what claiming
+   * took lately or should take for the ticks of the next instant (so the claims are done before
+   * it; a minute boundary of 10,000 cron schedules comes after idle passes), at least 50 ms, at
+   * most half a `tickMs`.
+   */
+  aheadMs(): number {
+    if (this.#o.aheadMs !== undefined) return this.#o.aheadMs;
+    const cost = Math.max(this.#claimCost, this.#perTick * this.#atEarliest);
+    return Math.min(this.#o.tickMs / 2, Math.max(MIN_AHEAD_MS, Math.ceil(2 * cost) + 20));
+  }
+
+  /**
+   * One pass; with `aheadMs` > 0 the ticks due within it are claimed now and enqueued at their
+   * instants before the pass returns (the loop's passes; `poll()` claims only what is due).
+   */
+  async pass(aheadMs = 0): Promise<void> {
     const now = this.#o.now();
     try {
       await this.#sync(now);
@@ -85,28 +122,69 @@ export class Engine {
     // A gap since the end of the previous pass (or, on the first pass, since any scheduler's last
     // pass) longer than the grace means nobody was firing: a slow pass of a live process is not one.
     const since = this.#lastPassEnd ?? this.#base ?? now;
-    const due = this.#dueTicks(now, now - since > this.#o.tickMs + this.graceMs);
+    const due = this.#dueTicks(now, now + Math.max(0, aheadMs), now - since > this.#o.tickMs + this.graceMs);
     // Claims go in chunks, each enqueued while the next is claimed: with thousands of ticks due
-    // at one instant the first jobs do not wait for the last claim.
+    // at one instant the first jobs do not wait for the last claim. Won ticks not yet due are held.
     const enqueues: Promise<void>[] = [];
+    const held: TickRef[] = [];
     for (let i = 0; i < due.length; i += CLAIM_CHUNK) {
       const part = due.slice(i, i + CLAIM_CHUNK);
       try {
         const won = await this.#o.store.claim(part, this.#o.owner, now);
         this.#advance(part);
-        enqueues.push(this.#enqueue(won));
+        const at = this.#o.now();
+        const ready: TickRef[] = [];
+        for (const w of won) (w.tick > at ? held : ready).push(w);
+        enqueues.push(this.#enqueue(ready));
       } catch (err) {
         this.#dirty = true;
         this.#fail('store', err, 'claiming ticks failed');
         break;
       }
     }
+    if (due.length > 0) {
+      const cost = this.#o.now() - now;
+      this.#claimCost = Math.max(cost, 0.8 * this.#claimCost);
+      if (due.length >= 500) this.#perTick = 0.5 * this.#perTick + (0.5 * cost) / due.length;
+    }
     const again = await this.#retries(now);
     const stale = await this.#stale(now);
     enqueues.push(this.#enqueue([...again, ...stale]));
     await Promise.all(enqueues);
     await this.#prune(now);
+    if (held.length > 0) await this.#fireHeld(held);
     this.#lastPassEnd = this.#o.now();
+  }
+
+  /**
+   * Enqueues claimed-ahead ticks at their instants (their jobs built before it). Shortly before
+   * each instant the schedules are re-read when their version changed: a tick of a schedule removed
+   * meanwhile is dropped, a changed one fires with its new template.
+   */
+  async #fireHeld(held: TickRef[]): Promise<void> {
+    held.sort((a, b) => a.tick - b.tick);
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < held.length; ) {
+      const tick = (held[i] as TickRef).tick;
+      let j = i;
+      while (j < held.length && (held[j] as TickRef).tick === tick) j++;
+      const group = held.slice(i, j);
+      i = j;
+      let batches = this.#prepare(group);
+      const version = this.#version;
+      await sleep(tick - RECHECK_BEFORE_MS - this.#o.now());
+      try {
+        await this.#sync(this.#o.now());
+      } catch (err) {
+        // We hold the claims: fire them (a removal that raced with this is the usual claim/remove race).
+        this.#fail('store', err, 'scheduler store sync failed');
+      }
+      if (this.#version !== version) batches = this.#prepare(group);
+      // Never before the instant by this clock (a timer may fire a rounding early).
+      for (let k = 0; k < 3 && this.#o.now() < tick; k++) await sleep(tick - this.#o.now());
+      sends.push(this.#send(batches));
+    }
+    await Promise.all(sends);
   }
 
   /** Reloads the schedules when their version changed; keeps cursors of known ones. */
@@ -152,22 +230,28 @@ export class Engine {
   }
 
   /**
-   * Due ticks of every schedule, oldest first per schedule. When no scheduler passed for longer
+   * Ticks of every schedule due by `horizon` (now, or now + the claim-ahead window), oldest first
+   * per schedule. When no scheduler passed for longer
    * than the grace (`down`), the ticks of the gap were missed while every scheduler was down: only
    * those inside `backfillMs` fire, else none (the next tick runs as usual).
    */
-  #dueTicks(now: number, down: boolean): ClaimRef[] {
+  #dueTicks(now: number, horizon: number, down: boolean): ClaimRef[] {
     const out: ClaimRef[] = [];
     this.#after.clear();
     // Idle passes (nothing due, nothing reloaded) skip the walk over every schedule.
-    if (!this.#dirty && (this.#earliest === null || this.#earliest > now)) return out;
+    if (!this.#dirty && (this.#earliest === null || this.#earliest > horizon)) return out;
     this.#dirty = false;
     let earliest: number | null = null;
+    let atEarliest = 0;
     const keep = (t: number | null) => {
-      if (t !== null && (earliest === null || t < earliest)) earliest = t;
+      if (t === null) return;
+      if (earliest === null || t < earliest) {
+        earliest = t;
+        atEarliest = 1;
+      } else if (t === earliest) atEarliest++;
     };
     for (const e of this.#entries.values()) {
-      if (e.next === null || e.next > now) {
+      if (e.next === null || e.next > horizon) {
         keep(e.next);
         continue;
       }
@@ -182,7 +266,7 @@ export class Engine {
           : e.timing.next(e.cursor);
       let n = 0;
       let last = Number.NaN;
-      while (t !== null && t <= now && n < MAX_TICKS_PER_SCHEDULE) {
+      while (t !== null && t <= horizon && n < MAX_TICKS_PER_SCHEDULE) {
         out.push(limit === undefined ? { id: e.def.id, tick: t } : { id: e.def.id, tick: t, limited: true });
         n++;
         last = t;
@@ -197,6 +281,7 @@ export class Engine {
       keep(t);
     }
     this.#earliest = earliest;
+    this.#atEarliest = atEarliest;
     return out;
   }
 
@@ -238,14 +323,23 @@ export class Engine {
     }
   }
 
-  async #enqueue(refs: TickRef[]): Promise<void> {
-    if (refs.length === 0) return;
+  #enqueue(refs: TickRef[]): Promise<void> {
+    return refs.length === 0 ? Promise.resolve() : this.#send(this.#prepare(refs));
+  }
+
+  /** The jobs of claimed ticks whose schedule this process knows (a removed one's are dropped). */
+  #prepare(refs: TickRef[]): TickBatch[] {
     const ticks: { ref: TickRef; def: ScheduleDef }[] = [];
     for (const ref of refs) {
       const e = this.#entries.get(ref.id);
       if (e) ticks.push({ ref, def: e.def });
     }
-    const { done, failed } = await enqueueTicks(this.#o.queue, ticks);
+    return prepareTicks(this.#o.queue, ticks);
+  }
+
+  async #send(batches: TickBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    const { done, failed } = await sendTicks(this.#o.queue, batches);
     const at = this.#o.now();
     for (const d of done) {
       this.#o.metrics.fired.inc({ schedule: d.id });

@@ -16,6 +16,8 @@ export interface SchedulerParts {
   metrics: SchedulerMetrics;
   logger: SchedulerLogger;
   now: () => number;
+  /** Fixed claim-ahead window; undefined: adaptive. */
+  aheadMs?: number | undefined;
 }
 
 function info(s: StoredSchedule, now: number): ScheduleInfo {
@@ -48,6 +50,9 @@ function info(s: StoredSchedule, now: number): ScheduleInfo {
   return out;
 }
 
+/** The loop wakes `aheadMs` before the next tick and its pass claims up to this much further. */
+const WAKE_SLACK_MS = 10;
+
 /** The public face: API calls go straight to the store; the loop runs the {@link Engine}. */
 export class SchedulerImpl implements Scheduler {
   readonly #p: SchedulerParts;
@@ -56,6 +61,8 @@ export class SchedulerImpl implements Scheduler {
   #running = false;
   #stopped = false;
   #inFlight: Promise<void> | null = null;
+  /** An upsert came while the loop's pass ran. */
+  #woken = false;
 
   constructor(p: SchedulerParts) {
     this.#p = p;
@@ -91,8 +98,12 @@ export class SchedulerImpl implements Scheduler {
   }
 
   poll(): Promise<void> {
-    // One pass at a time: a pass started while another runs waits for it instead of overlapping.
-    const run = (this.#inFlight ?? Promise.resolve()).then(() => this.#engine.pass());
+    return this.#pass(0);
+  }
+
+  /** One pass at a time: a pass started while another runs waits for it instead of overlapping. */
+  #pass(aheadMs: number): Promise<void> {
+    const run = (this.#inFlight ?? Promise.resolve()).then(() => this.#engine.pass(aheadMs));
     const tracked = run.finally(() => {
       if (this.#inFlight === tracked) this.#inFlight = null;
     });
@@ -106,10 +117,16 @@ export class SchedulerImpl implements Scheduler {
     await this.#loop();
   }
 
+  /**
+   * Pass, then sleep until the claim-ahead window before the next tick (at most `tickMs`). The
+   * loop's passes claim ahead; `#timer` is null while one runs.
+   */
   async #loop(): Promise<void> {
     if (!this.#running) return;
+    this.#timer = null;
     try {
-      await this.poll();
+      // The slack covers a timer that fires a millisecond early by this clock.
+      await this.#pass(this.#engine.aheadMs() + WAKE_SLACK_MS);
     } catch (err) {
       // The engine never throws; this is a last guard so the loop never dies.
       this.#p.logger.error({ err: String(err) }, '[scheduler] pass failed');
@@ -117,13 +134,20 @@ export class SchedulerImpl implements Scheduler {
     if (!this.#running) return;
     const now = this.#p.now();
     const next = this.#engine.nextDue();
-    const wait = Math.max(0, Math.min(this.#p.tickMs, next === null ? this.#p.tickMs : next - now));
+    const until = next === null ? this.#p.tickMs : next - this.#engine.aheadMs() - now;
+    const wait = this.#woken ? 0 : Math.max(0, Math.min(this.#p.tickMs, until));
+    this.#woken = false;
     this.#timer = setTimeout(() => void this.#loop(), wait);
   }
 
   /** An upsert may bring a tick earlier than the current sleep: pass again soon. */
   #wake(): void {
-    if (!this.#running || this.#timer === null) return;
+    if (!this.#running) return;
+    // A pass is running: the loop passes again right after it (one loop, never two).
+    if (this.#timer === null) {
+      this.#woken = true;
+      return;
+    }
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#loop(), 0);
   }

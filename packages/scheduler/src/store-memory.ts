@@ -62,7 +62,7 @@ export class MemoryScheduleStore implements ScheduleStore {
       const rows = this.#claims.get(t.id) ?? new Map<number, ClaimRow>();
       this.#claims.set(t.id, rows);
       if (rows.has(t.tick)) continue;
-      rows.set(t.tick, { owner, claimedMs: nowMs, jobId: null });
+      rows.set(t.tick, { owner, claimedMs: Math.max(nowMs, t.tick), jobId: null });
       s.fired++;
       s.lastTick = Math.max(s.lastTick ?? t.tick, t.tick);
       won.push(t);

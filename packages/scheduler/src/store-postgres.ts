@@ -169,7 +169,7 @@ export class PostgresScheduleStore implements ScheduleStore {
       `WITH input AS (SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(id, tick, ord)),
        ins AS (
          INSERT INTO ${this.#t.claims} (schedule_id, tick, owner, claimed_ms)
-         SELECT u.id, u.tick, $3, $4 FROM input u
+         SELECT u.id, u.tick, $3, greatest($4::bigint, u.tick) FROM input u
          WHERE EXISTS (SELECT 1 FROM ${this.#t.schedules} s WHERE s.id = u.id AND s.lim IS NULL)
          ORDER BY u.ord
          ON CONFLICT DO NOTHING
@@ -213,7 +213,8 @@ export class PostgresScheduleStore implements ScheduleStore {
       for (const t of ticks) {
         if (won.length >= room) break;
         const ins = await tx.query(
-          `INSERT INTO ${this.#t.claims} (schedule_id, tick, owner, claimed_ms) VALUES ($1, $2, $3, $4)
+          `INSERT INTO ${this.#t.claims} (schedule_id, tick, owner, claimed_ms)
+           VALUES ($1, $2, $3, greatest($4::bigint, $2::bigint))
            ON CONFLICT DO NOTHING`,
           [id, t.tick, owner, nowMs],
         );

@@ -21,7 +21,10 @@ for i = 4, #ARGV, 4 do
         redis.call('HINCRBY', st, 'fired', 1)
         local lt = tonumber(redis.call('HGET', st, 'lastTick') or '-1')
         if tonumber(tick) > lt then redis.call('HSET', st, 'lastTick', tick) end
-        redis.call('ZADD', p .. 'open', now, id .. '|' .. tick)
+        -- The lease of a tick claimed ahead of its instant starts at the instant.
+        local at = now
+        if tonumber(tick) > tonumber(now) then at = tick end
+        redis.call('ZADD', p .. 'open', at, id .. '|' .. tick)
         won[#won + 1] = (i - 4) / 4
       end
     end

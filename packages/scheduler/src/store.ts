@@ -43,7 +43,9 @@ export interface ScheduleStore {
   all(): Promise<StoredSchedule[]>;
   /**
    * Claims ticks for `owner`; returns those it won (each tick is won by one caller, ever — until
-   * pruned). Ticks of schedules that no longer exist, or beyond their `limit`, are not won.
+   * pruned). Ticks of schedules that no longer exist, or beyond their `limit`, are not won. A
+   * claim's lease runs from max(`nowMs`, tick): a tick claimed ahead of its instant is not stale
+   * (taken over by `takeStale`) before a lease after the instant.
    */
   claim(ticks: ClaimRef[], owner: string, nowMs: number): Promise<TickRef[]>;
   /** Records the job id of claimed ticks. */

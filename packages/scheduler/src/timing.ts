@@ -36,24 +36,53 @@ export function makeTiming(def: TimingDef): Timing {
       },
     };
   }
-  const cron = new Cron(def.cron as string, { timezone: def.tz, paused: true });
-  // Forces the time-zone conversion now, so a bad zone fails at upsert, not at the first tick.
-  cron.nextRun(new Date(0));
+  const c = cronOf(def.cron as string, def.tz);
   return {
     next(after) {
       const from = start !== undefined && after < start ? start - 1 : after;
-      const d = cron.nextRun(new Date(from));
-      if (!d) return null;
-      let t = d.getTime();
-      // croner works in whole seconds: make sure the tick is strictly after `from`.
-      if (t <= from) {
-        const d2 = cron.nextRun(new Date(from + 1000 - (from % 1000)));
-        if (!d2) return null;
-        t = d2.getTime();
+      // Schedules sharing a pattern ask for the same tick in a row (10,000 of them on one minute
+      // boundary): the pattern's last answer is reused, croner runs once per distinct `from`.
+      if (c.from !== from) {
+        c.t = cronNext(c.cron, from);
+        c.from = from;
       }
-      return inWindow(t);
+      return c.t === null ? null : inWindow(c.t);
     },
   };
+}
+
+/** One croner instance per (pattern, zone), with its last answer. */
+interface SharedCron {
+  cron: Cron;
+  from: number;
+  t: number | null;
+}
+const crons = new Map<string, SharedCron>();
+const MAX_CRONS = 10_000;
+
+function cronOf(pattern: string, tz: string): SharedCron {
+  const key = `${tz}\u0000${pattern}`;
+  let c = crons.get(key);
+  if (!c) {
+    const cron = new Cron(pattern, { timezone: tz, paused: true });
+    // Forces the time-zone conversion now, so a bad zone fails at upsert, not at the first tick.
+    cron.nextRun(new Date(0));
+    if (crons.size >= MAX_CRONS) crons.clear();
+    c = { cron, from: Number.NaN, t: null };
+    crons.set(key, c);
+  }
+  return c;
+}
+
+/** The first tick of `cron` strictly after `from` (epoch ms), null when none. */
+function cronNext(cron: Cron, from: number): number | null {
+  const d = cron.nextRun(new Date(from));
+  if (!d) return null;
+  const t = d.getTime();
+  if (t > from) return t;
+  // croner works in whole seconds: make sure the tick is strictly after `from`.
+  const d2 = cron.nextRun(new Date(from + 1000 - (from % 1000)));
+  return d2 ? d2.getTime() : null;
 }
 
 /**

@@ -107,6 +107,75 @@ describe.skipIf(!pg.available || !rd.available)('exactly once across scheduler p
     expect(r.reEnqueued).toBeLessThanOrEqual(r.kills);
   });
 
+  it('a tick claimed ahead by a process killed before its instant fires once, from another process, a lease after it', {
+    timeout: 40_000,
+  }, async () => {
+    const schema = uniqueName('ahead');
+    const env = { DATABASE_URL: pg.url, REDIS_URL: rd.url, SCHEMA: schema, STORE: 'postgresql' };
+    const queue = await createPostgresQueue({ sql, schema, pollIntervalMs: 60_000 });
+    await sql.exec(
+      `CREATE TABLE "${schema}".enqueue_log (tick bigint NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+    );
+    const admin = await createScheduler({ queue, store: sql, schema });
+    const children: ChildProcess[] = [];
+    try {
+      // A claims 3 s ahead: its claim of a 4 s tick exists well before the instant.
+      const a = await startChild({ ...env, CLAIM_AHEAD_MS: '3000' });
+      children.push(a);
+      await admin.upsert({ id: 'ahead', everyMs: 4000, queue: 'ticks' });
+      let tick = 0;
+      const until = Date.now() + 15_000;
+      while (tick === 0 && Date.now() < until) {
+        const r = await sql.query<{ tick: string; owner: string; claimed_ms: string }>(
+          `SELECT tick, owner, claimed_ms FROM "${schema}".scheduler_claims WHERE schedule_id = 'ahead' AND tick > $1`,
+          [Date.now() + 1000],
+        );
+        const row = r.rows[0];
+        if (row) {
+          a.kill('SIGKILL'); // before the instant: A never fires it
+          expect(row.owner).toContain(`:${a.pid}:`);
+          // The lease runs from the instant, not from the claim.
+          expect(Number(row.claimed_ms)).toBe(Number(row.tick));
+          tick = Number(row.tick);
+        } else await sleep(20);
+      }
+      expect(tick).toBeGreaterThan(0);
+      await once(a, 'exit');
+      const b = await startChild(env);
+      children.push(b);
+      // B loses the claim, then takes it over once the lease (2 s) from the instant has passed.
+      const seen = async () =>
+        (
+          await sql.query<{ pid: number; at: Date }>(
+            `SELECT pid, at FROM "${schema}".enqueue_log WHERE tick = $1`,
+            [tick],
+          )
+        ).rows;
+      const deadline = tick + 8000;
+      while ((await seen()).length === 0 && Date.now() < deadline) await sleep(100);
+      await sleep(1500); // a second enqueue, if any, would show up meanwhile
+      const calls = await seen();
+      expect(calls.map((c) => c.pid)).toEqual([b.pid]);
+      expect(new Date(calls[0]?.at as Date).getTime()).toBeGreaterThanOrEqual(tick + 2000);
+      const jobs = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${schema}".jobs WHERE queue = 'ticks' AND dedup_key = $1`,
+        [`schedule:ahead:${tick}`],
+      );
+      expect(jobs.rows[0]?.n).toBe(1);
+    } finally {
+      await Promise.all(
+        children.map(async (c) => {
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          c.kill('SIGTERM');
+          await Promise.race([once(c, 'exit'), sleep(5000).then(() => c.kill('SIGKILL'))]);
+        }),
+      );
+      await admin.stop();
+      await queue.close();
+      await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  });
+
   it('Redis store: the same with 4 processes for ~12 s', { timeout: 35_000 }, async () => {
     const r = await chaos('redis', sql, 12_000);
     expect(r.expected.length).toBeGreaterThanOrEqual(8);
