@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createRedisQueue } from '../../packages/queue-redis/dist/index.js';
+import { dropRedisPrefix } from './lib/redis.mjs';
 
 // ioredis is a dependency of the package, not of the repository root.
 const { Redis } = createRequire(new URL('../../packages/queue-redis/package.json', import.meta.url))(
@@ -108,12 +109,7 @@ try {
 } finally {
   await queue.close();
   const client = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await client.unlink(...keys);
-  } while (cursor !== '0');
+  await dropRedisPrefix(client, prefix);
   client.disconnect();
 }
 

@@ -13,6 +13,7 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
 import { Redis } from 'ioredis';
 import { compare, compareOne, percentile, throughput, unmeasured } from '../lib/harness.mjs';
+import { dropRedisPrefix } from '../lib/redis.mjs';
 
 export const name = 'cache-tiered';
 
@@ -277,12 +278,7 @@ export async function run(ctx) {
   } finally {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => {});
     const r = new Redis(url);
-    let cursor = '0';
-    do {
-      const [next, found] = await r.scan(cursor, 'MATCH', `${tag}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length) await r.unlink(...found);
-    } while (cursor !== '0');
+    await dropRedisPrefix(r, tag);
     await r.quit();
   }
   return rows;

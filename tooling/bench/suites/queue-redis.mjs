@@ -12,6 +12,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { compare, unmeasured } from '../lib/harness.mjs';
 import { latencyMetrics, latencyPass, queueMetrics, throughputPass } from '../lib/queue-passes.mjs';
+import { dropRedisPrefix } from '../lib/redis.mjs';
 
 export const name = 'queue-redis';
 
@@ -178,14 +179,7 @@ export async function run(ctx) {
     await oursPrioritized.close();
     for (const q of bullQueues.values()) await q.close().catch(() => {});
     // Every key of this run, both sides, goes.
-    for (const prefix of [oursPrefix, bullPrefix]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await connection.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await connection.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    for (const prefix of [oursPrefix, bullPrefix]) await dropRedisPrefix(connection, prefix);
     connection.disconnect();
   }
   return rows;

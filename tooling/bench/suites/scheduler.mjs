@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { compare, percentile, unmeasured } from '../lib/harness.mjs';
+import { dropRedisPrefix } from '../lib/redis.mjs';
 
 export const name = 'scheduler';
 
@@ -282,13 +283,7 @@ export async function run(ctx) {
         });
       } finally {
         await queue.close();
-        // SCAN, not KEYS: the shared Redis may hold other keys, and KEYS blocks it meanwhile.
-        let cursor = '0';
-        do {
-          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await client.unlink(...keys);
-        } while (cursor !== '0');
+        await dropRedisPrefix(client, `${prefix}:`);
         await client.quit();
       }
     };

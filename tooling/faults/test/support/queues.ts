@@ -6,7 +6,7 @@ import { createSqlClient } from '@fraiseql/postgres';
 import { createPostgresQueue } from '@fraiseql/queue-postgres';
 import { createRabbitQueue, type RabbitQueueProvider } from '@fraiseql/queue-rabbitmq';
 import { createRedisQueue } from '@fraiseql/queue-redis';
-import { checkService, type ServiceCheck, uniqueName } from '@fraiseql/testkit';
+import { checkService, dropRedisPrefix as dropKeys, type ServiceCheck, uniqueName } from '@fraiseql/testkit';
 import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
 
@@ -218,12 +218,7 @@ export async function dropRedisPrefix(url: string, prefix: string): Promise<void
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await client.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
+    await dropKeys(client, prefix);
   } finally {
     client.disconnect();
   }
