@@ -1,6 +1,6 @@
 import type { QueueProvider } from '@fraiseql/core';
 import { MockQueueProvider } from '@fraiseql/mocks';
-import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
+import { createSqlClient, quoteIdent, type SqlClient } from '@fraiseql/postgres';
 import { createPostgresQueue } from '@fraiseql/queue-postgres';
 import { createRabbitQueue } from '@fraiseql/queue-rabbitmq';
 import { createRedisQueue } from '@fraiseql/queue-redis';
@@ -27,7 +27,7 @@ export const BACKENDS: Record<string, () => Promise<Rig>> = {
       store: sql,
       async close() {
         await queue.close();
-        await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await sql.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
         await sql.close();
       },
     };

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { quoteIdent } from '@fraiseql/postgres';
 import { uniqueName } from '@fraiseql/testkit';
 import { describe, expect, it } from 'vitest';
 import { createScheduler } from '../src/index.ts';
@@ -50,7 +51,7 @@ describe.each(Object.keys(BACKENDS))('scheduler over the %s queue', (backend) =>
       await worker.close();
       await scheduler.stop();
       if (typeof rig.store === 'object' && 'query' in rig.store) {
-        await rig.store.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await rig.store.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       }
       await rig.close();
     }

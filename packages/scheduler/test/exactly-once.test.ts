@@ -3,12 +3,23 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createSqlClient, type SqlClient } from '@fraiseql/postgres';
+import { createSqlClient, quoteIdent, type SqlClient } from '@fraiseql/postgres';
 import { createPostgresQueue } from '@fraiseql/queue-postgres';
 import { checkService, dropRedisPrefix, uniqueName } from '@fraiseql/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler } from '../src/index.ts';
+
+/** Stops the scheduler processes still running: SIGTERM, then SIGKILL after 5 s. */
+async function stopChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      c.kill('SIGTERM');
+      await Promise.race([once(c, 'exit'), sleep(5000).then(() => c.kill('SIGKILL'))]);
+    }),
+  );
+}
 
 const pg = await checkService('postgres');
 const rd = await checkService('redis');
@@ -32,7 +43,7 @@ async function chaos(store: 'postgresql' | 'redis', sql: SqlClient, durationMs: 
   const queueName = 'ticks';
   const env = { DATABASE_URL: pg.url, REDIS_URL: rd.url, SCHEMA: schema, STORE: store };
   const queue = await createPostgresQueue({ sql, schema, pollIntervalMs: 60_000 });
-  await sql.exec(`CREATE TABLE "${schema}".enqueue_log (tick bigint NOT NULL, pid int NOT NULL)`);
+  await sql.exec(`CREATE TABLE ${quoteIdent(schema)}.enqueue_log (tick bigint NOT NULL, pid int NOT NULL)`);
   const redis = store === 'redis' ? new Redis(rd.url) : null;
   const admin = await createScheduler({ queue, store: redis ?? sql, schema, prefix: `${schema}:` });
   const children: ChildProcess[] = [];
@@ -54,12 +65,12 @@ async function chaos(store: 'postgresql' | 'redis', sql: SqlClient, durationMs: 
     await sleep(4500); // > lease + a sweep: claims the victims left unfinished are re-enqueued
     await admin.remove('every-second');
     const jobs = await sql.query<{ tick: string; n: number }>(
-      `SELECT split_part(dedup_key, ':', 3) AS tick, count(*)::int AS n FROM "${schema}".jobs WHERE queue = $1 GROUP BY 1`,
+      `SELECT split_part(dedup_key, ':', 3) AS tick, count(*)::int AS n FROM ${quoteIdent(schema)}.jobs WHERE queue = $1 GROUP BY 1`,
       [queueName],
     );
     const perTick = new Map(jobs.rows.map((r) => [Number(r.tick), r.n]));
     const calls = await sql.query<{ tick: number; n: number }>(
-      `SELECT tick, count(*)::int AS n FROM "${schema}".enqueue_log GROUP BY 1`,
+      `SELECT tick, count(*)::int AS n FROM ${quoteIdent(schema)}.enqueue_log GROUP BY 1`,
     );
     // Every tick strictly inside the window (the edges race with the upsert and the end).
     const expected: number[] = [];
@@ -69,20 +80,14 @@ async function chaos(store: 'postgresql' | 'redis', sql: SqlClient, durationMs: 
     const reEnqueued = calls.rows.filter((r) => r.n > 1).length;
     return { expected, missing, twice, kills, reEnqueued, schema };
   } finally {
-    await Promise.all(
-      children.map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        c.kill('SIGTERM');
-        await Promise.race([once(c, 'exit'), sleep(5000).then(() => c.kill('SIGKILL'))]);
-      }),
-    );
+    await stopChildren(children);
     await admin.stop();
     await queue.close();
     if (redis) {
       await dropRedisPrefix(redis, `${schema}:`);
       await redis.quit();
     }
-    await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await sql.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
   }
 }
 
@@ -114,7 +119,7 @@ describe.skipIf(!pg.available || !rd.available)('exactly once across scheduler p
     const env = { DATABASE_URL: pg.url, REDIS_URL: rd.url, SCHEMA: schema, STORE: 'postgresql' };
     const queue = await createPostgresQueue({ sql, schema, pollIntervalMs: 60_000 });
     await sql.exec(
-      `CREATE TABLE "${schema}".enqueue_log (tick bigint NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+      `CREATE TABLE ${quoteIdent(schema)}.enqueue_log (tick bigint NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
     );
     const admin = await createScheduler({ queue, store: sql, schema });
     const children: ChildProcess[] = [];
@@ -127,7 +132,7 @@ describe.skipIf(!pg.available || !rd.available)('exactly once across scheduler p
       const until = Date.now() + 15_000;
       while (tick === 0 && Date.now() < until) {
         const r = await sql.query<{ tick: string; owner: string; claimed_ms: string }>(
-          `SELECT tick, owner, claimed_ms FROM "${schema}".scheduler_claims WHERE schedule_id = 'ahead' AND tick > $1`,
+          `SELECT tick, owner, claimed_ms FROM ${quoteIdent(schema)}.scheduler_claims WHERE schedule_id = 'ahead' AND tick > $1`,
           [Date.now() + 1000],
         );
         const row = r.rows[0];
@@ -147,7 +152,7 @@ describe.skipIf(!pg.available || !rd.available)('exactly once across scheduler p
       const seen = async () =>
         (
           await sql.query<{ pid: number; at: Date }>(
-            `SELECT pid, at FROM "${schema}".enqueue_log WHERE tick = $1`,
+            `SELECT pid, at FROM ${quoteIdent(schema)}.enqueue_log WHERE tick = $1`,
             [tick],
           )
         ).rows;
@@ -158,21 +163,15 @@ describe.skipIf(!pg.available || !rd.available)('exactly once across scheduler p
       expect(calls.map((c) => c.pid)).toEqual([b.pid]);
       expect(new Date(calls[0]?.at as Date).getTime()).toBeGreaterThanOrEqual(tick + 2000);
       const jobs = await sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM "${schema}".jobs WHERE queue = 'ticks' AND dedup_key = $1`,
+        `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.jobs WHERE queue = 'ticks' AND dedup_key = $1`,
         [`schedule:ahead:${tick}`],
       );
       expect(jobs.rows[0]?.n).toBe(1);
     } finally {
-      await Promise.all(
-        children.map(async (c) => {
-          if (c.exitCode !== null || c.signalCode !== null) return;
-          c.kill('SIGTERM');
-          await Promise.race([once(c, 'exit'), sleep(5000).then(() => c.kill('SIGKILL'))]);
-        }),
-      );
+      await stopChildren(children);
       await admin.stop();
       await queue.close();
-      await sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql.exec(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
     }
   });
 
