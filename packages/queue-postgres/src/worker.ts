@@ -204,16 +204,16 @@ export class PostgresWorker extends EventEmitter implements Worker {
   }
 
   /**
-   * The statement marking jobs completed (or deleting them, without retention): `ids` is a JSON
-   * array parameter of job ids, `worker` this worker's id — only jobs it still holds count.
+   * The statement marking jobs completed (or deleting them, without retention): `$1` is a JSON
+   * array of job ids, `$2` this worker's id — only jobs it still holds count.
    */
-  #completeSql(ids: string, worker: string): string {
+  #completeSql(): string {
     const { t } = this.#q;
     // Written so that the only index the planner can use is the primary key (the ids): with
     // `state = 'running'` it also scanned the partial lease index, whose dead entries (one per
     // job ever taken, until a vacuum) made every take slower than the last. `locked_by` is only
     // set on running jobs; the NOT IN says "running" (see the CHECK) without naming that index.
-    const where = `id = ANY (ARRAY(SELECT value::uuid FROM json_array_elements_text(${ids}::json))) AND locked_by = ${worker} AND state NOT IN ('pending', 'completed', 'failed')`;
+    const where = `id = ANY (ARRAY(SELECT value::uuid FROM json_array_elements_text($1::json))) AND locked_by = $2 AND state NOT IN ('pending', 'completed', 'failed')`;
     return this.#q.completedRetentionMs > 0
       ? `UPDATE ${t.jobs} SET state = 'completed', completed_at = now(), locked_by = NULL, locked_until = NULL, last_error = NULL
          WHERE ${where} RETURNING id`
@@ -418,7 +418,7 @@ export class PostgresWorker extends EventEmitter implements Worker {
         const batch = this.#completions.splice(0, 1000);
         try {
           const r = await this.#q.sql.query<{ id: string }>(
-            this.#completeSql('$1', '$2'),
+            this.#completeSql(),
             [JSON.stringify(batch.map((c) => c.id)), this.#q.workerId],
             { prepare: true },
           );
